@@ -73,6 +73,8 @@ class Chunk(BaseModel):
     url: str = ""
     text: str
     amended: bool = False
+    amended_by: str = ""
+    paths: str = Field("", description="Comma-separated paths of the blocks in this chunk")
     order: int = 0
 
     def metadata(self) -> dict[str, str | int | bool]:

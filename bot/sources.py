@@ -1,0 +1,160 @@
+"""The manifest of sources (``knowledge/sources.toml``) and alias resolution."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .errors import ConfigError, SourceError
+
+
+class TextSpec(BaseModel):
+    """One language version of one edition of a source."""
+
+    model_config = {"extra": "forbid"}
+
+    edition: str
+    language: str
+    celex: str = ""
+    date: str = ""
+    format: str
+    url: str = ""
+    fetch_url: str = ""
+    fetch_format: str = ""
+    mirror: list[str] = Field(default_factory=list)
+    bundled: str = ""
+    recitals_from: str = ""
+    note: str = ""
+
+
+class SourceSpec(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    id: str
+    title: str
+    short: str
+    aliases: list[str] = Field(default_factory=list)
+    kind: str
+    celex: str = ""
+    date: str = ""
+    author: str = ""
+    publisher: str = ""
+    amended_by: list[str] = Field(default_factory=list)
+    amends: list[str] = Field(default_factory=list)
+    texts: list[TextSpec]
+
+    @property
+    def url(self) -> str:
+        for t in self.current_texts():
+            if t.url:
+                return t.url
+        return ""
+
+    def text(self, language: str, edition: str | None = None) -> TextSpec | None:
+        for t in self.texts:
+            if t.language == language and (edition is None or t.edition == edition):
+                return t
+        return None
+
+    def current_texts(self) -> list[TextSpec]:
+        """The newest edition of each language (by date of the text)."""
+        best: dict[str, TextSpec] = {}
+        for t in self.texts:
+            if t.language not in best or t.date > best[t.language].date:
+                best[t.language] = t
+        return list(best.values())
+
+    def current_date(self) -> str:
+        return max((t.date for t in self.texts), default="")
+
+    def predates_current(self, text: TextSpec) -> bool:
+        """True for a language version older than the newest text of the source."""
+        return bool(text.date) and text.date < self.current_date()
+
+    def languages(self) -> list[str]:
+        return sorted({t.language for t in self.texts})
+
+
+class Manifest(BaseModel):
+    sources: list[SourceSpec]
+
+    def ids(self) -> list[str]:
+        return [s.id for s in self.sources]
+
+    def get(self, source_id: str) -> SourceSpec:
+        for s in self.sources:
+            if s.id == source_id:
+                return s
+        raise SourceError(
+            f"Unknown source {source_id!r}.",
+            help="Known sources: " + ", ".join(self.ids()) + ". See `policybot sources`.",
+        )
+
+    def resolve(self, name: str) -> SourceSpec:
+        """A source from its id, short name or any alias, case- and accent-insensitive."""
+        key = fold(name)
+        for s in self.sources:
+            if key in {fold(s.id), fold(s.short), *(fold(a) for a in s.aliases)}:
+                return s
+        listing = "; ".join(f"{s.id} ({', '.join([s.short, *s.aliases[:3]])})" for s in self.sources)
+        raise SourceError(f"Unknown source {name!r}.", help=f"Known sources: {listing}.")
+
+    def alias_patterns(self) -> list[tuple[re.Pattern[str], str]]:
+        """Regexes that find a source's names in free text, longest first."""
+        pairs: list[tuple[str, str]] = []
+        for s in self.sources:
+            for alias in {s.short, *s.aliases}:
+                pairs.append((fold(alias), s.id))
+        pairs.sort(key=lambda p: -len(p[0]))
+        return [(re.compile(r"(?<![\w/])" + re.escape(a) + r"(?![\w/])"), sid) for a, sid in pairs if len(a) >= 3]
+
+    def find_in(self, text: str) -> list[str]:
+        """Source ids named in ``text``, in order of first mention."""
+        folded = fold(text)
+        found: list[tuple[int, str]] = []
+        taken: list[tuple[int, int]] = []
+        for pattern, sid in self.alias_patterns():
+            for m in pattern.finditer(folded):
+                if any(a < m.end() and m.start() < b for a, b in taken):
+                    continue
+                taken.append((m.start(), m.end()))
+                found.append((m.start(), sid))
+        out: list[str] = []
+        for _, sid in sorted(found):
+            if sid not in out:
+                out.append(sid)
+        return out
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents, collapse spaces: how names are compared."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.replace("’", "'").replace("‘", "'")
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime: float) -> Manifest:
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"The source manifest {path} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"The source manifest {path} is not valid TOML: {exc}") from None
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"The source manifest {path} is invalid at {where}: {first['msg']}") from None
+
+
+def load_manifest(path: Path) -> Manifest:
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+    return _load(str(path), mtime)
