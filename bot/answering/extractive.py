@@ -1,0 +1,271 @@
+"""The extractive answerer: the offline default.
+
+From the retrieved units it picks the sentences and points that answer the
+question (term overlap weighted by rarity, times the unit's retrieval rank),
+quotes them verbatim with numbered citations, and checks every quote against
+the unit's text in code. Where the evidence is too weak, it says so with the
+shared sentinel and lists the nearest sources. Text in a question or a
+document is only ever quoted, never followed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from ..citations import verify_quote
+from ..config import Settings
+from ..models import NO_ANSWER, Answer, Block, Citation, Hit, Unit
+from ..query import Query
+from ..retrieval import Result, Retriever, stem_tokens
+from ..sources import Manifest
+
+AMENDING_ACT = "Regulation (EU) 2026/1744"
+MAX_QUOTE_WORDS = 70
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z‘“(])")
+_CLAUSE = re.compile(r"(?<=[,;:])\s+")
+
+NOTES = {
+    "amended": {"en": f"as amended by {AMENDING_ACT}", "nl": f"zoals gewijzigd bij {AMENDING_ACT}"},
+    "inserted": {"en": f"inserted by {AMENDING_ACT}", "nl": f"ingevoegd bij {AMENDING_ACT}"},
+    "predates": {
+        "en": f"Dutch text of 2024; it predates {AMENDING_ACT}",
+        "nl": f"Nederlandse tekst van 2024; dateert van vóór {AMENDING_ACT}",
+    },
+    "current": {"en": "current English wording", "nl": "huidige Engelse tekst"},
+}
+LEAD = {"en": "The sources say:", "nl": "De bronnen zeggen:"}
+NEAREST = {"en": "Nearest sources:", "nl": "Dichtstbijzijnde bronnen:"}
+FOREIGN = {
+    "en": "policybot does not index the {acts}; it covers {known}.",
+    "nl": "policybot indexeert de {acts} niet; het dekt {known}.",
+}
+
+
+@dataclass
+class Candidate:
+    result: Result
+    hit: Hit
+    unit: Unit
+    block: Block
+    text: str
+    score: float = 0.0
+    overlap: float = 0.0
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE.split(text) if s.strip()]
+
+
+def shorten(sentence: str, terms: set[str], lang: str) -> str:
+    """A verbatim piece of an over-long sentence: the clauses around the best match."""
+    words = sentence.split()
+    if len(words) <= MAX_QUOTE_WORDS:
+        return sentence
+    clauses = _CLAUSE.split(sentence)
+    best_i = max(range(len(clauses)), key=lambda i: len(terms & set(stem_tokens(clauses[i], lang))))
+    lo = hi = best_i
+    size = len(clauses[best_i].split())
+    while size < MAX_QUOTE_WORDS * 0.6 and (lo > 0 or hi < len(clauses) - 1):
+        if hi < len(clauses) - 1:
+            hi += 1
+            size += len(clauses[hi].split())
+        elif lo > 0:
+            lo -= 1
+            size += len(clauses[lo].split())
+    piece = " ".join(clauses[lo : hi + 1])
+    if len(piece.split()) > MAX_QUOTE_WORDS * 1.5:
+        piece = " ".join(piece.split()[: MAX_QUOTE_WORDS])
+    return piece
+
+
+class ExtractiveAnswerer:
+    def __init__(self, settings: Settings, retriever: Retriever, manifest: Manifest) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.manifest = manifest
+
+    # -- helpers -----------------------------------------------------------------
+    def short(self, source: str) -> str:
+        try:
+            return self.manifest.get(source).short
+        except Exception:
+            return source
+
+    def _blocks(self, hit: Hit) -> tuple[Unit | None, list[Block]]:
+        c = hit.chunk
+        unit = self.retriever.unit(c.source, c.language, c.unit)
+        if unit is None:
+            return None, []
+        paths = c.paths.split(",") if c.paths else []
+        blocks = [b for b in unit.blocks if b.path in paths] or unit.blocks
+        return unit, blocks
+
+    def candidates(self, q: Query, results: list[Result], k: int) -> list[Candidate]:
+        q_terms = {lang: set(stem_tokens(q.text, lang)) for lang in ("en", "nl")}
+        out: list[Candidate] = []
+        for rank, result in enumerate(results[:k]):
+            prior = 1.0 / (1.0 + 0.35 * rank)
+            for hit in result.hits[:3]:
+                unit, blocks = self._blocks(hit)
+                if unit is None:
+                    continue
+                lang = hit.chunk.language
+                lex = self.retriever.lexical.get(lang)
+                terms = q_terms.get(lang, set())
+                total = sum(lex.weight(t) for t in terms) if lex else 0.0
+                for block in blocks:
+                    for sentence in split_sentences(block.text):
+                        s_terms = set(stem_tokens(sentence, lang))
+                        matched = sum(lex.weight(t) for t in terms & s_terms) if lex else 0.0
+                        overlap = matched / total if total else 0.0
+                        para = q.paragraphs.get(unit.unit)
+                        exact = 0.3 if para and block.path.split(".")[0] == para else 0.0
+                        same_lang = 1.0 if lang == q.lang else 0.8
+                        score = (overlap + exact + 0.05) * prior * same_lang
+                        out.append(Candidate(result, hit, unit, block, sentence, score, overlap))
+        return out
+
+    def _note(self, unit: Unit, block: Block) -> str | None:
+        if unit.source == "ai-act" and unit.language == "nl":
+            return NOTES["predates"][unit.language]
+        if unit.amended_by:
+            if unit.unit in {"art-4a", "art-60a", "annex-xiv"} or re.fullmatch(r"art-75[a-d]", unit.unit):
+                return NOTES["inserted"]["en"]
+            if block.amended:
+                return NOTES["amended"]["en"]
+        return None
+
+    def _citation(self, n: int, unit: Unit, block: Block, quote: str, note: str | None) -> Citation:
+        title = self.short(unit.source) + (f" — {unit.title}" if unit.title else "")
+        return Citation(
+            n=n,
+            source=unit.source,
+            unit=unit.unit,
+            ref=block.ref or unit.ref,
+            title=title,
+            url=unit.url,
+            quote=quote,
+            language=unit.language,
+            version=self.retriever.unit_version(unit.source, unit.language, unit.unit),
+            note=note,
+        )
+
+    # -- answering ---------------------------------------------------------------
+    def answer(self, q: Query, results: list[Result], *, k: int | None = None) -> Answer:
+        start = time.perf_counter()
+        k = k or self.settings.top_k
+        lang = q.lang
+        hits = [r.primary for r in results[:k]]
+        if q.foreign and not q.sources:
+            known = ", ".join(self.short(s) for s in self.retriever.sources)
+            return self._abstain(q, results, k, notice=FOREIGN[lang].format(acts=", ".join(q.foreign), known=known))
+        cands = self.candidates(q, results, k)
+        if not cands:
+            return self._abstain(q, results, k)
+        cands.sort(key=lambda c: -c.score)
+        best = cands[0]
+        top_dense = max((h.dense or 0.0) for h in hits) if hits else 0.0
+        if not self._enough(q, best, top_dense):
+            return self._abstain(q, results, k)
+
+        chosen: list[Candidate] = []
+        units_used: list[str] = []
+        for c in cands:
+            if len(chosen) >= 4:
+                break
+            if c.score < best.score * 0.45:
+                break
+            if any(c.text == x.text or (c.block is x.block) for x in chosen):
+                continue
+            key = f"{c.unit.source}:{c.unit.language}:{c.unit.unit}"
+            if key not in units_used and len(units_used) >= 3:
+                continue
+            chosen.append(c)
+            if key not in units_used:
+                units_used.append(key)
+        # Keep the text's own order within a unit, units in rank order.
+        chosen.sort(key=lambda c: (units_used.index(f"{c.unit.source}:{c.unit.language}:{c.unit.unit}"), c.unit.blocks.index(c.block)))
+
+        citations: list[Citation] = []
+        lines: list[str] = []
+        terms = set(stem_tokens(q.text, lang))
+        for c in chosen:
+            quote = shorten(c.text, terms, c.unit.language)
+            if not verify_quote(quote, c.unit.text):
+                continue
+            n = len(citations) + 1
+            note = self._note(c.unit, c.block)
+            citations.append(self._citation(n, c.unit, c.block, quote, note))
+            marks = f"[{n}]"
+            if c.unit.source == "ai-act" and c.unit.language == "nl":
+                current = self._current_wording(c.unit, c.block)
+                if current is not None:
+                    cur_unit, cur_block, cur_quote = current
+                    m = len(citations) + 1
+                    cur_note = self._note(cur_unit, cur_block) or NOTES["current"][lang]
+                    citations.append(self._citation(m, cur_unit, cur_block, cur_quote, cur_note))
+                    marks += f"[{m}]"
+            label = f"{self.short(c.unit.source)}, {c.block.ref or c.unit.ref}"
+            lines.append(f"{label}: “{quote}” {marks}")
+        if not citations:
+            return self._abstain(q, results, k)
+        text = LEAD[lang] + "\n" + "\n".join(f"• {line}" for line in lines)
+        return Answer(
+            question=q.text,
+            text=text,
+            citations=citations,
+            abstained=False,
+            mode="extractive",
+            language=lang,
+            retrieved=hits,
+            timings={"answer_ms": (time.perf_counter() - start) * 1000},
+        )
+
+    def _current_wording(self, nl_unit: Unit, nl_block: Block) -> tuple[Unit, Block, str] | None:
+        """For a Dutch 2024 AI Act unit that the amendment changed: the current English block."""
+        en = self.retriever.unit("ai-act", "en", nl_unit.unit)
+        if en is None or not en.amended_by:
+            return None
+        same = [b for b in en.blocks if b.path == nl_block.path]
+        amended = [b for b in en.blocks if b.amended]
+        block = (same or amended or en.blocks)[0]
+        quote = shorten(split_sentences(block.text)[0] if block.text else block.text, set(), "en")
+        if not quote or not verify_quote(quote, en.text):
+            return None
+        return en, block, quote
+
+    def _enough(self, q: Query, best: Candidate, top_dense: float) -> bool:
+        """Is the best evidence strong enough to answer instead of abstaining?"""
+        if q.refs and best.result.unit in q.refs:
+            return True
+        if best.hit.chunk.language != q.lang:
+            return top_dense >= self.settings.min_evidence
+        return best.overlap >= 0.35 or (best.overlap >= 0.2 and top_dense >= self.settings.min_evidence)
+
+    def _abstain(self, q: Query, results: list[Result], k: int, notice: str | None = None) -> Answer:
+        nearest: list[Citation] = []
+        for r in results[:3]:
+            unit = self.retriever.unit(r.primary.chunk.source, r.primary.chunk.language, r.primary.chunk.unit)
+            if unit is None or not unit.blocks:
+                continue
+            block = unit.blocks[0]
+            quote = shorten(split_sentences(block.text)[0], set(), unit.language)
+            if verify_quote(quote, unit.text):
+                nearest.append(self._citation(len(nearest) + 1, unit, block, quote, self._note(unit, block)))
+        text = NO_ANSWER[q.lang]
+        if notice:
+            text += " " + notice
+        if nearest:
+            text += "\n" + NEAREST[q.lang] + " " + "; ".join(f"{self.short(c.source)}, {c.ref}" for c in nearest)
+        return Answer(
+            question=q.text,
+            text=text,
+            abstained=True,
+            mode="extractive",
+            language=q.lang,
+            notice=notice,
+            retrieved=[r.primary for r in results[:k]],
+            nearest=nearest,
+        )

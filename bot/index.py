@@ -1,0 +1,259 @@
+"""The Chroma index, built incrementally.
+
+Chroma runs embedded (``PersistentClient`` under ``<data_dir>/chroma``) or, when
+``POLICYBOT_CHROMA_HOST`` is set, as a server (``HttpClient``). The collection
+name derives from the embedding model and the chunking settings, so changing
+either builds a new collection instead of mixing vectors.
+
+A run embeds only chunks whose id (a hash of source, version, unit and text)
+is not in the collection yet, then removes chunks that are no longer current,
+then writes the snapshot (``chunks.jsonl``, ``units.jsonl``, ``state.json``)
+that retrieval reads. The snapshot is replaced atomically at the very end:
+a run killed half-way leaves the previous snapshot, whose chunks are all
+still in the collection, and the next run completes the job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from .chunking import chunk_units, embed_text  # noqa: E402
+from .config import Settings  # noqa: E402
+from .corpus import all_units, current_texts  # noqa: E402
+from .embeddings import Embedder, get_embedder  # noqa: E402
+from .errors import BotError, IndexCorruptError, IndexMissingError  # noqa: E402
+from .models import Chunk, Unit  # noqa: E402
+
+BATCH = 16
+SNAPSHOT_FORMAT = 1
+
+
+def collection_name(settings: Settings, embedder_name: str) -> str:
+    key = f"{embedder_name}|{settings.chunk_tokens}|{settings.chunk_overlap_blocks}|v{SNAPSHOT_FORMAT}"
+    slug = re.sub(r"[^a-zA-Z0-9]+", "-", embedder_name).strip("-")[:40]
+    return f"pb-{slug}-{settings.chunk_tokens}t-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+def snapshot_dir(settings: Settings, name: str) -> Path:
+    return settings.data_dir / "index" / name
+
+
+def open_client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_host:
+        try:
+            client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+            client.heartbeat()
+        except Exception as exc:
+            raise BotError(
+                f"The Chroma server at {settings.chroma_host}:{settings.chroma_port} cannot be reached ({type(exc).__name__}).",
+                help="Start it with `chroma run --path DIR`, or unset POLICYBOT_CHROMA_HOST to use the embedded index.",
+            ) from None
+        return client
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    except Exception as exc:
+        raise IndexCorruptError(settings.chroma_dir, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from None
+
+
+def get_collection(client: Any, name: str, create: bool = True) -> Any:
+    try:
+        if create:
+            return client.get_or_create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+        return client.get_collection(name, embedding_function=None)
+    except BotError:
+        raise
+    except Exception as exc:
+        if not create:
+            raise IndexMissingError(f"The index collection {name} does not exist.") from None
+        raise IndexCorruptError("the Chroma store", f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from None
+
+
+@dataclass
+class IndexReport:
+    collection: str
+    units: int = 0
+    chunks: int = 0
+    added: int = 0
+    removed: int = 0
+    words: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    per_text: list[dict[str, Any]] = field(default_factory=list)
+
+
+ProgressFactory = Callable[[int], "Progress"]
+
+
+class Progress:
+    """Minimal progress interface; the CLI passes a rich progress bar."""
+
+    def advance(self, n: int) -> None:  # pragma: no cover - trivial
+        pass
+
+    def close(self) -> None:  # pragma: no cover - trivial
+        pass
+
+
+@contextmanager
+def _progress(factory: ProgressFactory | None, total: int) -> Iterator[Progress]:
+    bar = factory(total) if factory and total else Progress()
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def build_index(
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    progress: ProgressFactory | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> IndexReport:
+    """Bring the index up to date with the current version of every synced text."""
+    start = time.perf_counter()
+    warnings: list[str] = []
+
+    def _warn(msg: str) -> None:
+        warnings.append(msg)
+        if warn:
+            warn(msg)
+
+    texts = current_texts(settings, warn=_warn)
+    if not texts:
+        raise IndexMissingError("No source has been synced yet.")
+    embedder = get_embedder(settings.embeddings, settings)
+    name = collection_name(settings, embedder.name)
+    pairs = all_units(texts)
+    chunks: list[Chunk] = []
+    by_version: dict[str, list[Unit]] = {}
+    for version, unit in pairs:
+        by_version.setdefault(version, []).append(unit)
+    for version, units in by_version.items():
+        chunks.extend(chunk_units(units, version, settings.chunk_tokens, embedder.count_tokens))
+
+    client = open_client(settings)
+    if rebuild:
+        try:
+            client.delete_collection(name)
+        except Exception:
+            pass
+    collection = get_collection(client, name)
+    existing = set(collection.get(include=[])["ids"])
+    wanted = {c.id: c for c in chunks}
+    to_add = [c for c in chunks if c.id not in existing]
+    with _progress(progress, len(to_add)) as bar:
+        for i in range(0, len(to_add), BATCH):
+            batch = to_add[i : i + BATCH]
+            vectors = embedder.embed_passages([embed_text(c) for c in batch])
+            collection.add(
+                ids=[c.id for c in batch],
+                embeddings=vectors.tolist(),
+                documents=[c.text for c in batch],
+                metadatas=[c.metadata() for c in batch],
+            )
+            bar.advance(len(batch))
+    stale = [i for i in existing if i not in wanted]
+    for i in range(0, len(stale), 500):
+        collection.delete(ids=stale[i : i + 500])
+
+    report = IndexReport(collection=name, warnings=warnings)
+    report.units = len(pairs)
+    report.chunks = len(chunks)
+    report.added = len(to_add)
+    report.removed = len(stale)
+    report.words = sum(len(u.text.split()) for _, u in pairs)
+    for t in texts:
+        report.per_text.append(
+            {
+                "source": t.meta.source,
+                "language": t.meta.language,
+                "version": t.meta.version,
+                "edition": t.meta.edition,
+                "date": t.meta.date,
+                "fetched_at": t.meta.fetched_at,
+                "units": len(t.units) + sum(len(u) for _, u in t.carried),
+                "chunks": sum(1 for c in chunks if c.source == t.meta.source and c.language == t.meta.language),
+                "predates_current": t.predates_current,
+            }
+        )
+    write_snapshot(settings, name, embedder, chunks, pairs, report)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def write_snapshot(
+    settings: Settings, name: str, embedder: Embedder, chunks: list[Chunk], pairs: list[tuple[str, Unit]], report: IndexReport
+) -> None:
+    folder = snapshot_dir(settings, name)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def _write(filename: str, lines: Iterator[str]) -> None:
+        tmp = folder / f".{filename}.tmp"
+        with tmp.open("w", encoding="utf-8") as fh:
+            for line in lines:
+                fh.write(line + "\n")
+        os.replace(tmp, folder / filename)
+
+    _write("chunks.jsonl", (c.model_dump_json() for c in chunks))
+    _write("units.jsonl", (json.dumps({"version": v, "unit": u.model_dump()}, ensure_ascii=False) for v, u in pairs))
+    state = {
+        "format": SNAPSHOT_FORMAT,
+        "collection": name,
+        "embedder": embedder.name,
+        "chunks": len(chunks),
+        "texts": report.per_text,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    # state.json last: it marks the snapshot complete.
+    _write("state.json", iter([json.dumps(state, ensure_ascii=False, indent=1)]))
+
+
+@dataclass
+class Snapshot:
+    name: str
+    folder: Path
+    state: dict[str, Any]
+    chunks: list[Chunk]
+    units: dict[tuple[str, str, str], Unit]  # (source, language, unit) -> Unit
+    unit_versions: dict[tuple[str, str, str], str]
+
+
+def load_snapshot(settings: Settings, embedder_name: str) -> Snapshot:
+    name = collection_name(settings, embedder_name)
+    folder = snapshot_dir(settings, name)
+    state_path = folder / "state.json"
+    if not state_path.exists():
+        raise IndexMissingError()
+    try:
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        chunks = [Chunk.model_validate_json(line) for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        units: dict[tuple[str, str, str], Unit] = {}
+        versions: dict[tuple[str, str, str], str] = {}
+        for line in (folder / "units.jsonl").read_text(encoding="utf-8").splitlines():
+            if not line:
+                continue
+            row = json.loads(line)
+            unit = Unit.model_validate(row["unit"])
+            key = (unit.source, unit.language, unit.unit)
+            units[key] = unit
+            versions[key] = row["version"]
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(folder, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from None
+    return Snapshot(name, folder, state, chunks, units, versions)

@@ -1,0 +1,154 @@
+"""Query understanding: language, explicit references, named sources, bad input.
+
+``parse_query`` turns raw text into a :class:`Query`: the question's language
+(English or Dutch), unit references it names ("art 99", "Article 6(3)",
+"Artikel 5", "annex III", "recital 47", "overweging 12"), the sources it names
+through their aliases ("chips act", "AI-verordening", "the ABN article"), and
+acts it names that policybot does not index (GDPR, MiCA, ...).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from .errors import QuestionError
+from .sources import Manifest, fold
+
+MAX_QUESTION_CHARS = 2000
+
+_EN = set(
+    "the a an of to in is are what which who when how does do did can could should must under for with and or "
+    "not be by on our we us this that it as at from if any have has there their they i you".split()
+)
+_NL = set(
+    "de het een van in is zijn wat welke wie wanneer hoe doet doen kan kunnen moet moeten mag mogen onder voor "
+    "met en of niet door op ons wij we dit dat er hun zij ik je jullie als bij uit volgens naar ook nog om".split()
+)
+_OTHER = {
+    "de (German)": set("der die das und ist nicht wie welche wer wann für mit auf ein eine einer werden gilt".split()),
+    "fr (French)": set("le la les et est sont quelle quels qui quand comment pour avec dans une des du ce".split()),
+    "es (Spanish)": set("el los las y es son qué cuál quién cuándo cómo para con una por del se".split()),
+}
+
+_ROMAN = r"(?:x{0,3})(?:ix|iv|v?i{0,3})"
+_REF_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(?:art(?:icle|ikel|\.)?s?)\s*(\d{1,3}[a-z]?)\b(?:\s*\(\s*(\d{1,2}[a-z]?)\s*\))?", re.I), "art"),
+    (re.compile(r"\b(?:annex|bijlage)\s+(" + _ROMAN + r")\b", re.I), "annex"),
+    (re.compile(r"\b(?:recital|overweging)s?\s*\(?(\d{1,3})\)?", re.I), "rct"),
+]
+
+#: Acts that are often asked about and that policybot does not index.
+FOREIGN_ACTS = {
+    "mica": "Markets in Crypto-Assets Regulation (MiCA)",
+    "gdpr": "General Data Protection Regulation (GDPR)",
+    "avg": "Algemene verordening gegevensbescherming (AVG/GDPR)",
+    "dora": "Digital Operational Resilience Act (DORA)",
+    "psd2": "Payment Services Directive (PSD2)",
+    "psd3": "Payment Services Directive (PSD3)",
+    "mifid": "MiFID",
+    "mifid ii": "MiFID II",
+    "crr": "Capital Requirements Regulation (CRR)",
+    "crd": "Capital Requirements Directive (CRD)",
+    "dsa": "Digital Services Act (DSA)",
+    "dma": "Digital Markets Act (DMA)",
+    "digital services act": "Digital Services Act (DSA)",
+    "digital markets act": "Digital Markets Act (DMA)",
+    "cyber resilience act": "Cyber Resilience Act",
+    "eidas": "eIDAS Regulation",
+    "solvency ii": "Solvency II",
+}
+
+
+@dataclass
+class Query:
+    text: str
+    lang: str
+    refs: list[str] = field(default_factory=list)  # unit ids: 'art-99', 'annex-iii', 'rct-47'
+    paragraphs: dict[str, str] = field(default_factory=dict)  # 'art-6' -> '3'
+    sources: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+
+
+def clean_question(raw: str | bytes) -> str:
+    """Validate and normalise user input; raise QuestionError with a one-line reason."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise QuestionError("The question is not valid UTF-8 text.") from None
+    if "\x00" in raw or sum(1 for c in raw if unicodedata.category(c) == "Cc" and c not in "\n\r\t") > 3:
+        raise QuestionError("The question contains binary data; please type a question in English or Dutch.")
+    text = re.sub(r"\s+", " ", raw).strip()
+    if not text:
+        raise QuestionError("The question is empty; ask something like “What does the AI Act ban?”.")
+    if not any(c.isalnum() for c in text):
+        raise QuestionError("The question has no words; ask something like “What does the AI Act ban?”.")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"The question is too long ({len(text):,} characters; the limit is {MAX_QUESTION_CHARS:,}). "
+            "Ask about one point at a time."
+        )
+    return text
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-zà-ÿ']+", text.lower())
+
+
+def detect_language(text: str) -> str:
+    """'en' or 'nl' by function words; raises QuestionError for a clearly third language."""
+    words = _words(text)
+    en = sum(w in _EN for w in words)
+    nl = sum(w in _NL for w in words)
+    if len(words) >= 5 and max(en, nl) <= 1:
+        for label, vocab in _OTHER.items():
+            if sum(w in vocab for w in words) >= 3:
+                raise QuestionError(
+                    f"This looks like {label.split(' ')[1].strip('()')}; policybot answers questions in English or Dutch."
+                )
+    if nl > en:
+        return "nl"
+    if re.search(r"[ëïéèö]|\bij\b|ij[a-z]", text.lower()) and nl == en and nl > 0:
+        return "nl"
+    return "en"
+
+
+def find_refs(text: str) -> tuple[list[str], dict[str, str]]:
+    refs: list[str] = []
+    paragraphs: dict[str, str] = {}
+    for pattern, kind in _REF_PATTERNS:
+        for m in pattern.finditer(text):
+            value = m.group(1).lower()
+            if not value:
+                continue
+            unit = f"{kind}-{value}"
+            if unit not in refs:
+                refs.append(unit)
+            if kind == "art" and m.lastindex and m.lastindex >= 2 and m.group(2):
+                paragraphs[unit] = m.group(2)
+    return refs, paragraphs
+
+
+def find_foreign(text: str) -> list[str]:
+    folded = fold(text)
+    hits = []
+    for key, name in FOREIGN_ACTS.items():
+        if re.search(r"(?<![\w-])" + re.escape(key) + r"(?![\w-])", folded):
+            hits.append(name)
+    return hits
+
+
+def parse_query(raw: str, manifest: Manifest, lang: str | None = None) -> Query:
+    text = clean_question(raw)
+    language = lang or detect_language(text)
+    refs, paragraphs = find_refs(text)
+    return Query(
+        text=text,
+        lang=language,
+        refs=refs,
+        paragraphs=paragraphs,
+        sources=manifest.find_in(text),
+        foreign=find_foreign(text),
+    )

@@ -1,0 +1,228 @@
+"""Hybrid retrieval: Chroma (dense) + BM25 (lexical, stemmed per language), fused.
+
+Language awareness: BM25 scores only mean something within one language, so
+lexical search runs over the chunks in the question's language and the dense
+model (multilingual E5) carries the other language. The lists are fused by
+reciprocal rank. Explicit references go straight to their unit; named sources
+restrict the search to those sources. Chunk hits are then grouped per unit:
+the same unit in English and Dutch is one result, shown in the question's
+language where it exists.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from .config import Settings
+from .embeddings import Embedder, get_embedder
+from .index import Snapshot, get_collection, load_snapshot, open_client
+from .models import Chunk, Hit, Unit
+from .query import Query
+
+RRF_K = 60
+_STEMMERS = {"en": "english", "nl": "dutch"}
+_STOPWORDS = {"en": "en", "nl": "nl"}
+
+
+def stem_tokens(text: str, lang: str) -> list[str]:
+    """The tokens BM25 and the extractive answerer compare: lower-cased, stop words out, stemmed."""
+    tokens = bm25s.tokenize([text], stopwords=_STOPWORDS.get(lang, "en"), stemmer=_stemmer(lang), return_ids=False, show_progress=False)
+    return list(tokens[0]) if tokens else []
+
+
+_stemmer_cache: dict[str, Any] = {}
+
+
+def _stemmer(lang: str) -> Any:
+    name = _STEMMERS.get(lang, "english")
+    if name not in _stemmer_cache:
+        _stemmer_cache[name] = Stemmer.Stemmer(name)
+    return _stemmer_cache[name]
+
+
+@dataclass
+class Result:
+    """One unit as retrieved: its best chunk hits, the question's language first."""
+
+    source: str
+    unit: str
+    score: float
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def primary(self) -> Hit:
+        return self.hits[0]
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.unit}"
+
+    def text(self) -> str:
+        seen: list[str] = []
+        for h in self.hits:
+            if h.chunk.text not in seen:
+                seen.append(h.chunk.text)
+        return "\n".join(seen)
+
+
+class LexicalIndex:
+    def __init__(self, chunks: list[Chunk], lang: str) -> None:
+        self.lang = lang
+        self.chunks = chunks
+        corpus = [f"{c.unit_ref} {c.title} {c.text}" for c in chunks]
+        tokens = bm25s.tokenize(corpus, stopwords=_STOPWORDS.get(lang, "en"), stemmer=_stemmer(lang), show_progress=False)
+        self.model = bm25s.BM25()
+        self.model.index(tokens, show_progress=False)
+        self.vocab = tokens.vocab
+        df = np.zeros(len(self.vocab) + 1, dtype=np.int64)
+        for ids in tokens.ids:
+            for i in set(ids):
+                df[i] += 1
+        n = max(len(chunks), 1)
+        self.idf = {t: float(np.log(1.0 + (n - df[i] + 0.5) / (df[i] + 0.5))) for t, i in self.vocab.items()}
+        self.max_idf = float(np.log(1.0 + (n - 0.5) / 1.5))
+
+    def weight(self, token: str) -> float:
+        """Inverse document frequency of a stemmed token (unknown tokens weigh most)."""
+        return self.idf.get(token, self.max_idf)
+
+    def search(self, text: str, n: int) -> list[tuple[Chunk, float]]:
+        q = bm25s.tokenize([text], stopwords=_STOPWORDS.get(self.lang, "en"), stemmer=_stemmer(self.lang), show_progress=False, return_ids=False)
+        terms = [t for t in q[0] if t in self.vocab] if q else []
+        if not terms:
+            return []
+        docs, scores = self.model.retrieve([terms], k=min(n, len(self.chunks)), show_progress=False, n_threads=1)
+        return [(self.chunks[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+
+class Retriever:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or get_embedder(settings.embeddings, settings)
+        self.snapshot: Snapshot = load_snapshot(settings, self.embedder.name)
+        self.collection = get_collection(open_client(settings), self.snapshot.name, create=False)
+        self.by_id = {c.id: c for c in self.snapshot.chunks}
+        self.by_unit: dict[tuple[str, str, str], list[Chunk]] = {}
+        for c in self.snapshot.chunks:
+            self.by_unit.setdefault((c.source, c.language, c.unit), []).append(c)
+        self.lexical: dict[str, LexicalIndex] = {}
+        for lang in sorted({c.language for c in self.snapshot.chunks}):
+            self.lexical[lang] = LexicalIndex([c for c in self.snapshot.chunks if c.language == lang], lang)
+        self.sources = sorted({c.source for c in self.snapshot.chunks})
+
+    # -- units -------------------------------------------------------------------
+    def unit(self, source: str, language: str, unit: str) -> Unit | None:
+        return self.snapshot.units.get((source, language, unit))
+
+    def unit_version(self, source: str, language: str, unit: str) -> str:
+        return self.snapshot.unit_versions.get((source, language, unit), "")
+
+    # -- search ------------------------------------------------------------------
+    def dense(self, q: Query, n: int, sources: list[str] | None, lang: str | None) -> list[tuple[Chunk, float]]:
+        vector = self.embedder.embed_query(q.text)
+        where: dict[str, Any] | None = None
+        clauses = []
+        if sources:
+            clauses.append({"source": {"$in": sources}})
+        if lang:
+            clauses.append({"language": lang})
+        if len(clauses) == 1:
+            where = clauses[0]
+        elif clauses:
+            where = {"$and": clauses}
+        res = self.collection.query(
+            query_embeddings=[np.asarray(vector).tolist()], n_results=n, where=where, include=["distances"]
+        )
+        out = []
+        for cid, dist in zip(res["ids"][0], res["distances"][0]):
+            chunk = self.by_id.get(cid)
+            if chunk is not None:  # ids outside the snapshot belong to an unfinished index run
+                out.append((chunk, 1.0 - float(dist)))
+        return out
+
+    def search(
+        self,
+        q: Query,
+        *,
+        k: int = 10,
+        sources: list[str] | None = None,
+        lang: str | None = None,
+    ) -> tuple[list[Result], dict[str, float]]:
+        """Unit-level results, best first, and timings in ms."""
+        t0 = time.perf_counter()
+        scope = sources or self._scope(q)
+        n = max(40, k * 8)
+        dense = self.dense(q, n, scope, lang)
+        t1 = time.perf_counter()
+        lex_lang = lang or q.lang
+        lexical: list[tuple[Chunk, float]] = []
+        if lex_lang in self.lexical:
+            lexical = [
+                (c, s)
+                for c, s in self.lexical[lex_lang].search(q.text, n * 2)
+                if (not scope or c.source in scope)
+            ][:n]
+        t2 = time.perf_counter()
+
+        fused: dict[str, Hit] = {}
+        for rank, (chunk, sim) in enumerate(dense):
+            hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
+            hit.dense = sim
+            hit.score += 1.0 / (RRF_K + rank)
+        for rank, (chunk, s) in enumerate(lexical):
+            hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
+            hit.lexical = s
+            hit.score += 1.0 / (RRF_K + rank)
+        self._explicit(q, fused, scope, lang)
+
+        results = self._group(sorted(fused.values(), key=lambda h: -h.score), q.lang, lang)
+        for i, r in enumerate(results):
+            for h in r.hits:
+                h.rank = i + 1
+        t3 = time.perf_counter()
+        timings = {"dense_ms": (t1 - t0) * 1000, "lexical_ms": (t2 - t1) * 1000, "fuse_ms": (t3 - t2) * 1000}
+        return results[: max(k, 10)], timings
+
+    def _scope(self, q: Query) -> list[str] | None:
+        """Sources to search: those the question names (with the acts amending them)."""
+        if not q.sources:
+            return None
+        scope = list(q.sources)
+        if "ai-act" in scope and "ai-omnibus" not in scope:
+            scope.append("ai-omnibus")
+        return [s for s in scope if s in self.sources] or None
+
+    def _explicit(self, q: Query, fused: dict[str, Hit], scope: list[str] | None, lang: str | None) -> None:
+        """Units the question names ("Article 6(3)") go to the top."""
+        if not q.refs:
+            return
+        candidates = scope or (["ai-act"] if "ai-act" in self.sources else self.sources)
+        bonus = 2.0 / RRF_K
+        for unit in q.refs:
+            for source in candidates:
+                for language in ([lang] if lang else sorted(self.lexical, key=lambda L: L != q.lang)):
+                    for chunk in self.by_unit.get((source, language, unit), []):
+                        hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
+                        para = q.paragraphs.get(unit)
+                        exact = para and para in {p.split(".")[0] for p in chunk.paths.split(",")}
+                        hit.score += bonus * (1.5 if exact else 1.0) - 0.001 * chunk.order
+
+    def _group(self, hits: list[Hit], qlang: str, lang: str | None) -> list[Result]:
+        by_key: dict[tuple[str, str], Result] = {}
+        order: list[tuple[str, str]] = []
+        for hit in hits:
+            key = (hit.chunk.source, hit.chunk.unit)
+            if key not in by_key:
+                by_key[key] = Result(hit.chunk.source, hit.chunk.unit, hit.score)
+                order.append(key)
+            by_key[key].hits.append(hit)
+        for r in by_key.values():
+            r.hits.sort(key=lambda h: (h.chunk.language != qlang, -h.score))
+        return [by_key[k] for k in order]
+
