@@ -37,7 +37,8 @@ class Assistant:
     ) -> tuple[Query, list[Result], dict[str, float]]:
         q = parse_query(question, self.manifest, lang)
         sources = [self.manifest.resolve(source).id] if source else None
-        results, timings = self.retriever.search(q, k=max(k or self.settings.top_k, 10), sources=sources, lang=lang)
+        # ``lang`` is the question's language (it sets the answer's language), not a filter.
+        results, timings = self.retriever.search(q, k=max(k or self.settings.top_k, 10), sources=sources)
         return q, results, timings
 
     def standalone(self, question: str, history: list[tuple[str, str]] | None) -> str:

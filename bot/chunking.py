@@ -23,10 +23,8 @@ def chunk_id(source: str, version: str, unit: str, text: str) -> str:
 
 def header(unit: Unit) -> str:
     """Context that is embedded with each chunk (not part of the quoted text)."""
-    parts = [unit.ref]
-    if unit.title:
-        parts.append(unit.title)
-    return " — ".join(parts)
+    parts = [" / ".join(unit.headings), unit.ref, unit.title]
+    return " — ".join(p for p in parts if p)
 
 
 def split_long(text: str, max_tokens: int, count: Callable[[str], int]) -> list[str]:
@@ -113,6 +111,8 @@ def chunk_units(
 
 
 def embed_text(chunk: Chunk) -> str:
-    """What the embedding model sees: the reference, title and headings, then the text."""
+    """What the embedding model sees: chapter headings, the reference and title, then the text."""
     head = chunk.unit_ref + (f" — {chunk.title}" if chunk.title else "")
+    if chunk.headings:
+        head = f"{chunk.headings} / {head}"
     return f"{head}\n{chunk.text}"

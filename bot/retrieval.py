@@ -11,6 +11,7 @@ language where it exists.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,14 @@ from .models import Chunk, Hit, Unit
 from .query import Query
 
 RRF_K = 60
+#: Recitals explain; articles and annexes rule. A mild prior puts operative text first.
+RECITAL_PRIOR = 0.85
+TIMELINE = re.compile(
+    r"\b(when|since when|by when|from when|what date|deadline|dates?|appl(?:y|ies) from|enter(?:s|ed)? into force|"
+    r"in force|wanneer|vanaf wanneer|sinds wanneer|uiterlijk|datum|van toepassing|in werking)\b",
+    re.I,
+)
+APPLICATION_TITLE = re.compile(r"entry into force|application|inwerkingtreding|toepassing", re.I)
 _STEMMERS = {"en": "english", "nl": "dutch"}
 _STOPWORDS = {"en": "en", "nl": "nl"}
 
@@ -154,32 +163,47 @@ class Retriever:
         sources: list[str] | None = None,
         lang: str | None = None,
     ) -> tuple[list[Result], dict[str, float]]:
-        """Unit-level results, best first, and timings in ms."""
+        """Unit-level results, best first, and timings in ms.
+
+        ``sources``/``lang`` filter hard; sources the question names only boost: their
+        chunks get a second dense list, so they rank higher without hiding the rest.
+        """
         t0 = time.perf_counter()
-        scope = sources or self._scope(q)
+        named = self._scope(q)
         n = max(40, k * 8)
-        dense = self.dense(q, n, scope, lang)
+        lists: list[tuple[str, float, list[tuple[Chunk, float]]]] = []
+        lists.append(("dense", 1.0, self.dense(q, n, sources, lang)))
+        if named and not sources:
+            lists.append(("dense", 1.0, self.dense(q, n // 2, named, lang)))
         t1 = time.perf_counter()
         lex_lang = lang or q.lang
-        lexical: list[tuple[Chunk, float]] = []
         if lex_lang in self.lexical:
-            lexical = [
-                (c, s)
-                for c, s in self.lexical[lex_lang].search(q.text, n * 2)
-                if (not scope or c.source in scope)
-            ][:n]
+            lexical = [(c, s) for c, s in self.lexical[lex_lang].search(q.text, n * 2) if not sources or c.source in sources]
+            lists.append(("lexical", 1.0, lexical[:n]))
+        for other, index in self.lexical.items():
+            if other == lex_lang or lang:
+                continue
+            names = self._names(q.text, index)
+            if names:
+                found = [(c, s) for c, s in index.search(" ".join(names), n) if not sources or c.source in sources]
+                lists.append(("lexical", 0.5, found))
         t2 = time.perf_counter()
 
         fused: dict[str, Hit] = {}
-        for rank, (chunk, sim) in enumerate(dense):
-            hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
-            hit.dense = sim
-            hit.score += 1.0 / (RRF_K + rank)
-        for rank, (chunk, s) in enumerate(lexical):
-            hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
-            hit.lexical = s
-            hit.score += 1.0 / (RRF_K + rank)
-        self._explicit(q, fused, scope, lang)
+        for kind, weight, ranked in lists:
+            for rank, (chunk, score) in enumerate(ranked):
+                hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
+                if kind == "dense":
+                    hit.dense = score
+                elif hit.lexical is None:
+                    hit.lexical = score
+                hit.score += weight / (RRF_K + rank)
+        for hit in fused.values():
+            if hit.chunk.kind == "recital":
+                hit.score *= RECITAL_PRIOR
+        self._explicit(q, fused, sources or named, lang)
+        if TIMELINE.search(q.text):
+            self._timeline(fused, sources or named or self._top_sources(fused))
 
         results = self._group(sorted(fused.values(), key=lambda h: -h.score), q.lang, lang)
         for i, r in enumerate(results):
@@ -188,6 +212,33 @@ class Retriever:
         t3 = time.perf_counter()
         timings = {"dense_ms": (t1 - t0) * 1000, "lexical_ms": (t2 - t1) * 1000, "fuse_ms": (t3 - t2) * 1000}
         return results[: max(k, 10)], timings
+
+    @staticmethod
+    def _names(text: str, index: LexicalIndex) -> list[str]:
+        """Names and numbers of a question, which read the same in both languages (InvestAI, Dealroom, 2030)."""
+        words = re.findall(r"\b[\w'-]+\b", text)
+        picked = []
+        for i, w in enumerate(words):
+            if any(ch.isdigit() for ch in w) or (w[:1].isupper() and i > 0) or (len(w) > 1 and w.isupper()):
+                for token in stem_tokens(w, index.lang):
+                    if index.weight(token) >= 0.6 * index.max_idf and token not in picked:
+                        picked.append(token)
+        return picked
+
+    def _top_sources(self, fused: dict[str, Hit]) -> list[str]:
+        best = sorted(fused.values(), key=lambda h: -h.score)[:5]
+        out: list[str] = []
+        for h in best:
+            if h.chunk.source not in out:
+                out.append(h.chunk.source)
+        return out[:2]
+
+    def _timeline(self, fused: dict[str, Hit], scope: list[str]) -> None:
+        """A 'when' question: the article on entry into force and application is a candidate."""
+        for chunk in self.snapshot.chunks:
+            if chunk.source in scope and chunk.kind == "article" and APPLICATION_TITLE.search(chunk.title):
+                hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
+                hit.score += 1.0 / RRF_K
 
     def _scope(self, q: Query) -> list[str] | None:
         """Sources to search: those the question names (with the acts amending them)."""

@@ -1,0 +1,137 @@
+"""Sources manifest, sync into versions, chunking and the incremental index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.chunking import chunk_unit
+from bot.errors import SourceError
+from bot.models import Block, Unit
+from bot.sources import load_manifest
+from bot.sync import sync
+from bot.versions import VersionStore
+from tests.conftest import MIRROR, ROOT, make_settings, needs_mirror
+
+FIXED_IDS = {"ai-act", "ai-omnibus", "chips-act", "data-act", "nis2", "sovereignty-article"}
+
+
+def manifest():
+    return load_manifest(ROOT / "knowledge" / "sources.toml")
+
+
+def test_manifest_has_fixed_ids_and_aliases() -> None:
+    m = manifest()
+    assert FIXED_IDS <= set(m.ids())
+    assert m.resolve("AI-verordening").id == "ai-act"
+    assert m.resolve("Chipwet").id == "chips-act"
+    assert m.resolve("nis 2").id == "nis2"
+    assert m.resolve("the ABN article").id == "sovereignty-article"
+    assert m.find_in("Compare the chips act with NIS2 and the AI Act") == ["chips-act", "nis2", "ai-act"]
+    with pytest.raises(SourceError) as exc:
+        m.resolve("mica")
+    assert "chips-act" in (exc.value.help or "")
+
+
+def test_manifest_knows_current_and_older_versions() -> None:
+    ai = manifest().get("ai-act")
+    current = {t.language: t.edition for t in ai.current_texts()}
+    assert current["en"] == "consolidated-2026-07-27"
+    nl = ai.text("nl")
+    assert nl is not None and ai.predates_current(nl)
+    assert ai.text("en", "oj-2024") is not None  # the 2024 text is kept as history
+    article = manifest().get("sovereignty-article")
+    assert article.author.startswith("Julia Krauwer") and article.publisher == "ABN AMRO"
+    regime = manifest().get("startup-scaleup-strategy")
+    assert regime.texts[0].mirror == [] and regime.texts[0].fetch_url.startswith("https://eur-lex.europa.eu/")
+
+
+@needs_mirror
+def test_sync_makes_versions_once_and_a_new_one_on_change(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "chips-act").mkdir(parents=True)
+    shutil.copy(MIRROR / "chips-act" / "chips-act.md", mirror / "chips-act" / "chips-act.md")
+    settings = make_settings(tmp_path / "data")
+    first = sync(manifest(), settings, source="chips-act", mirror=mirror)
+    assert [r.status for r in first] == ["new"]
+    meta = first[0].version
+    assert meta is not None and len(meta.sha256) == 64 and meta.url.startswith("https://eur-lex.europa.eu/")
+    again = sync(manifest(), settings, source="chips act", mirror=mirror)
+    assert [r.status for r in again] == ["unchanged"]
+    path = mirror / "chips-act" / "chips-act.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("Chips for Europe Initiative", "Chips for Europe Programme", 1), encoding="utf-8")
+    changed = sync(manifest(), settings, source="chips-act", mirror=mirror)
+    assert [r.status for r in changed] == ["new"]
+    versions = VersionStore(settings.versions_dir).list("chips-act", "en")
+    assert len(versions) == 2 and versions[0].sha256 != versions[1].sha256
+
+
+@needs_mirror
+def test_sync_bad_files_are_named_and_the_rest_carries_on(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "chips-act").mkdir(parents=True)
+    (mirror / "data-act").mkdir(parents=True)
+    (mirror / "chips-act" / "chips-act.md").write_bytes(b"\xff\xfe not utf-8 \x00\x81")
+    shutil.copy(MIRROR / "data-act" / "data-act.md", mirror / "data-act" / "data-act.md")
+    settings = make_settings(tmp_path / "data")
+    results = {r.source: r for r in sync(manifest(), settings, mirror=mirror)}
+    assert results["chips-act"].status == "failed" and "chips-act.md" in results["chips-act"].detail
+    assert results["data-act"].status == "new"
+    assert results["nis2"].status == "failed" and "does not exist" in results["nis2"].detail
+    assert results["sovereignty-article"].status == "new"  # bundled in knowledge/
+    assert VersionStore(settings.versions_dir).find("chips-act", "en") == []
+
+
+def test_sync_offline_without_mirror_says_so_per_source(tmp_path: Path) -> None:
+    # No network here: EUR-Lex cannot be reached; the guard refuses non-local addresses.
+    settings = make_settings(tmp_path / "data", fetch_retries=0, fetch_timeout=2.0)
+    results = sync(manifest(), settings, source="nis2")
+    assert [r.status for r in results] == ["failed"]
+    assert "eur-lex.europa.eu" in results[0].detail
+
+
+def test_missing_mirror_folder_is_a_clear_error(tmp_path: Path) -> None:
+    from bot.errors import BotError
+
+    with pytest.raises(BotError, match="does not exist"):
+        sync(manifest(), make_settings(tmp_path / "data"), mirror=tmp_path / "nope")
+
+
+def _unit(blocks: list[str]) -> Unit:
+    return Unit(
+        source="test",
+        language="en",
+        unit="art-9",
+        kind="article",
+        number="9",
+        title="Things",
+        ref="Article 9",
+        blocks=[Block(path=str(i + 1), ref=f"Article 9({i + 1})", text=t) for i, t in enumerate(blocks)],
+    )
+
+
+def test_chunks_stay_within_one_unit_and_the_token_budget() -> None:
+    count = lambda s: len(s.split())  # noqa: E731 - one token per word for this test
+    long_para = " ".join(f"Sentence {i} says something about obligations." for i in range(60))
+    unit = _unit(["Short first paragraph.", long_para, "Third paragraph closes."])
+    chunks = chunk_unit(unit, "v1", 80, count)
+    assert len(chunks) > 3
+    assert all(count(c.text) <= 80 for c in chunks)
+    assert chunks[0].ref == "Article 9(1)"
+    assert any(c.ref == "Article 9(2)" for c in chunks)
+    assert "".join(c.text.replace("\n", " ") for c in chunks).replace(" ", "") == " ".join(b.text for b in unit.blocks).replace(" ", "")
+    assert len({c.id for c in chunks}) == len(chunks)
+    again = chunk_unit(unit, "v2", 80, count)
+    assert {c.id for c in again}.isdisjoint({c.id for c in chunks})  # the version is part of the id
+
+
+def test_small_index_is_incremental(small_settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.index import build_index
+
+    report = build_index(small_settings)
+    assert report.added == 0 and report.removed == 0 and report.chunks > 100
+    state = json.loads(next((small_settings.data_dir / "index").glob("*/state.json")).read_text())
+    assert {t["source"] for t in state["texts"]} == {"chips-act", "sovereignty-article"}
