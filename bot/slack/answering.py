@@ -98,14 +98,14 @@ def answer_in_slack(ctx: SlackContext, client: WebClient, place: Place, question
     except SlackApiError:
         log.exception("could not reply in %s", place.channel)
         return
+    if ctx.threads and place.thread_ts and not place.channel.startswith("D"):
+        ctx.threads.add(place.channel, place.thread_ts)  # before replying: a quick follow-up must find it
     progress = _start_progress(client, place)
     try:
         history = _history(ctx, client, place)
         answer = ctx.answerer.ask(question, history=history or None)
         answer_id = ctx.feedback.remember(answer) if ctx.feedback else None
         _post(client, place, fallback_text(answer), answer_blocks(answer, answer_id=answer_id, names=ctx.names))
-        if ctx.threads and place.thread_ts and not place.channel.startswith("D"):
-            ctx.threads.add(place.channel, place.thread_ts)
     except Exception as exc:  # noqa: BLE001 - the user must hear back whatever failed
         log.exception("answering failed in channel %s", place.channel)
         try:

@@ -8,6 +8,9 @@ against a local Web API server. ``run_slack`` is what ``policybot slack`` calls.
 from __future__ import annotations
 
 import logging
+import signal
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -55,7 +58,9 @@ def build_app(
         client=client,
         signing_secret=secret,
         request_verification_enabled=http,  # forged or stale (> 5 min) requests get 401
-        process_before_response=False,
+        # Acks run in the request's own thread and return at once; the answers run as lazy listeners in
+        # the pool below, so a busy pool never delays an ack (which would make Slack retry).
+        process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="policybot-slack"),
         logger=logging.getLogger("bot.slack.bolt"),
     )
@@ -71,9 +76,16 @@ def default_answerer(settings: Settings) -> Answerer:
     return Assistant(settings)
 
 
+def _exit_on_sigterm() -> None:
+    """Stop cleanly on SIGTERM (``docker stop``): as PID 1, Python would otherwise ignore it."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
 def run_slack(settings: Settings, *, http: bool, host: str = "127.0.0.1", port: int = 3000) -> None:
     """Run until interrupted. Socket Mode needs SLACK_APP_TOKEN; HTTP mode needs SLACK_SIGNING_SECRET."""
     install_redaction()
+    _exit_on_sigterm()
     token = bot_token(settings)
     xapp = None if http else app_token(settings)
     if http:

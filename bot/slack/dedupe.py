@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from .db import STATE_DB, connect
+from .db import STATE_DB, Database
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at REAL NOT NULL);"
 MEMORY_SIZE = 10_000
@@ -29,15 +29,14 @@ class EventDeduper:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._claims = 0
-        with connect(self.path, SCHEMA):
-            pass
+        self._db = Database(self.path, SCHEMA)
 
     def claim(self, event_id: str) -> bool:
         with self._lock:
             if event_id in self._seen:
                 self._seen.move_to_end(event_id)
                 return False
-            with connect(self.path, SCHEMA) as conn:
+            with self._db.connect() as conn:
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?, ?)", (event_id, time.time())
                 )

@@ -8,6 +8,7 @@ channel. ``list_feedback(settings)`` is what ``policybot feedback`` prints.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from ..config import Settings
 from ..models import Answer
-from .db import connect
+from .db import Database
 
 FEEDBACK_DB = "feedback.sqlite3"
 SCHEMA = """
@@ -36,12 +37,20 @@ def _now() -> str:
 class FeedbackStore:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / FEEDBACK_DB
+        self._db: Database | None = None
+        self._lock = threading.Lock()
+
+    def _conn(self) -> Database:
+        with self._lock:  # opened on first use, so listing never creates the file
+            if self._db is None:
+                self._db = Database(self.path, SCHEMA)
+            return self._db
 
     def remember(self, answer: Answer) -> str:
         """Store a posted answer; returns the id the feedback buttons carry."""
         answer_id = uuid.uuid4().hex[:16]
         citations = json.dumps([c.model_dump(mode="json") for c in answer.citations], ensure_ascii=False)
-        with connect(self.path, SCHEMA) as conn:
+        with self._conn().connect() as conn:
             conn.execute(
                 "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (answer_id, answer.question, answer.text, citations, answer.mode, int(answer.abstained), _now()),
@@ -50,7 +59,7 @@ class FeedbackStore:
 
     def record(self, answer_id: str, vote: str, *, user_id: str, channel_id: str) -> bool:
         """Store one vote ('up' or 'down'); False when the answer id is unknown."""
-        with connect(self.path, SCHEMA) as conn:
+        with self._conn().connect() as conn:
             row = conn.execute("SELECT question, answer, citations FROM answers WHERE id = ?", (answer_id,)).fetchone()
             if row is None:
                 return False
@@ -64,7 +73,7 @@ class FeedbackStore:
     def list(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
-        with connect(self.path, SCHEMA) as conn:
+        with self._conn().connect() as conn:
             rows = conn.execute("SELECT * FROM feedback ORDER BY id").fetchall()
         out = []
         for row in rows:

@@ -57,6 +57,9 @@ def make_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             log.debug("%s %s", self.address_string(), format % args)
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # Slack may send bursts; the default backlog of 5 resets connections
+
+    server = Server((host, port), Handler)
     server.daemon_threads = True
     return server

@@ -53,7 +53,10 @@ def sources_text(ctx: SlackContext) -> str:
 def register(app: App, ctx: SlackContext) -> None:
     def acknowledge(ack: Ack, command: dict[str, Any]) -> None:
         word = (command.get("text") or "").strip().split(" ", 1)[0].lower()
-        ack(text=WORKING if word not in ("", "help", "sources") else None)
+        if word in ("", "help", "sources"):
+            ack()
+        else:
+            ack(WORKING)
 
     def run(command: dict[str, Any], respond: Respond) -> None:
         text = " ".join((command.get("text") or "").split())
