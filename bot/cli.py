@@ -312,6 +312,44 @@ def print_summary(summary: dict, k: int, name: str) -> None:  # type: ignore[typ
     out.print(table)
 
 
+# ----------------------------------------------------------------------------- slack
+@app.command()
+def slack(
+    http: Annotated[bool, typer.Option("--http", help="HTTP mode (SLACK_SIGNING_SECRET) instead of Socket Mode")] = False,
+    host: Annotated[str, typer.Option("--host", help="HTTP mode: address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="HTTP mode: port to listen on")] = 3000,
+) -> None:
+    """Run the Slack bot (Socket Mode by default; --http behind a load balancer)."""
+    from .slack.app import run_slack
+
+    run_slack(settings(), http=http, host=host, port=port)
+
+
+@app.command()
+def feedback(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """List the 👍/👎 feedback given in Slack."""
+    from .slack.feedback import list_feedback
+
+    rows = list_feedback(settings())
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        return
+    if not rows:
+        out.print("No feedback yet.")
+        return
+    table = Table("when", "vote", "question", "answer", "user", "channel", title=f"Feedback ({len(rows)})")
+    for r in rows:
+        table.add_row(
+            str(r.get("created_at", ""))[:16],
+            "👍" if r.get("vote") in ("up", "+1", 1) else "👎",
+            escape(str(r.get("question", ""))[:60]),
+            escape(str(r.get("answer", ""))[:60]),
+            str(r.get("user_id", "")),
+            str(r.get("channel_id", "")),
+        )
+    out.print(table)
+
+
 # ----------------------------------------------------------------------------- entry
 def main() -> None:
     try:

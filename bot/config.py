@@ -52,8 +52,9 @@ class Settings(BaseSettings):
 
     # --- LLM (optional) -----------------------------------------------------
     llm_base_url: str | None = None
-    llm_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("POLICYBOT_LLM_API_KEY", "OPENAI_API_KEY")
+    llm_api_key: SecretStr | None = None
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY"), description="Used only when POLICYBOT_LLM_API_KEY is unset"
     )
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = 20.0
@@ -92,7 +93,18 @@ class Settings(BaseSettings):
 
     @property
     def llm_configured(self) -> bool:
+        """An LLM is configured for ``auto`` mode only by policybot's own settings.
+
+        An ``OPENAI_API_KEY`` exported for other tools does not switch policybot to
+        sending questions off the machine; it is used as the key once LLM mode is chosen.
+        """
         return bool(self.llm_base_url or self.llm_api_key)
+
+    def llm_key(self) -> str:
+        for secret in (self.llm_api_key, self.openai_api_key):
+            if secret is not None and secret.get_secret_value():
+                return secret.get_secret_value()
+        return ""
 
     def effective_mode(self, override: str | None = None) -> str:
         mode = override or self.answer_mode

@@ -36,7 +36,7 @@ from .errors import BotError, IndexCorruptError, IndexMissingError  # noqa: E402
 from .models import Chunk, Unit  # noqa: E402
 
 BATCH = 16
-SNAPSHOT_FORMAT = 2  # bump when what is embedded changes
+SNAPSHOT_FORMAT = 1  # bump when what is embedded changes
 
 
 def collection_name(settings: Settings, embedder_name: str) -> str:

@@ -308,7 +308,7 @@ class AnswerStream:
 
 def chat_model(settings: Settings) -> ChatOpenAI:
     """ChatOpenAI for the configured endpoint; retries are ours (see LLMAnswerer), so the client's are off."""
-    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+    key = settings.llm_key()
     return ChatOpenAI(
         model=settings.llm_model,
         base_url=settings.llm_base_url or None,
@@ -580,7 +580,7 @@ class OpenAIEmbedder:
 
     def __init__(self, model: str, settings: Settings | Any | None = None) -> None:
         self.settings: Settings = settings if isinstance(settings, Settings) else get_settings()
-        key = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else ""
+        key = self.settings.llm_key()
         self.model = model
         self.name = f"openai-{model}"
         self.max_tokens = 8191 if model.startswith("text-embedding-") else 512

@@ -29,12 +29,18 @@ from .query import Query
 RRF_K = 60
 #: Recitals explain; articles and annexes rule. A mild prior puts operative text first.
 RECITAL_PRIOR = 0.85
+#: A source the question names ("the Chips Act", "het ABN AMRO-artikel") weighs more.
+NAMED_BOOST = 1.5
+#: Questions that ask for a date of application or entry into force.
 TIMELINE = re.compile(
-    r"\b(when|since when|by when|from when|what date|deadline|dates?|appl(?:y|ies) from|enter(?:s|ed)? into force|"
-    r"in force|wanneer|vanaf wanneer|sinds wanneer|uiterlijk|datum|van toepassing|in werking)\b",
+    r"\b(since when|by when|from when|until when|what date|which date|deadlines?|appl(?:y|ies|ied) from|"
+    r"start(?:s|ed)? to apply|enter(?:s|ed)? into force|entry into force|in force|take effect|kick(?:s)? in|"
+    r"when (?:do|does|did|will|would|are|is)\b[^?]*\b(?:apply|applies|start|begin|enter|kick in|take effect|in force)|"
+    r"vanaf wanneer|sinds wanneer|per wanneer|tot wanneer|welke datum|van toepassing|in werking|"
+    r"wanneer (?:gaat|gaan|treedt|treden|is|zijn|geldt|gelden)\b[^?]*\b(?:toepassing|werking|gelden|geldt))",
     re.I,
 )
-APPLICATION_TITLE = re.compile(r"entry into force|application|inwerkingtreding|toepassing", re.I)
+APPLICATION_TITLE = re.compile(r"entry into force|inwerkingtreding", re.I)
 _STEMMERS = {"en": "english", "nl": "dutch"}
 _STOPWORDS = {"en": "en", "nl": "nl"}
 
@@ -201,6 +207,8 @@ class Retriever:
         for hit in fused.values():
             if hit.chunk.kind == "recital":
                 hit.score *= RECITAL_PRIOR
+            if named and hit.chunk.source in named:
+                hit.score *= NAMED_BOOST
         self._explicit(q, fused, sources or named, lang)
         if TIMELINE.search(q.text):
             self._timeline(fused, sources or named or self._top_sources(fused))
@@ -234,11 +242,13 @@ class Retriever:
         return out[:2]
 
     def _timeline(self, fused: dict[str, Hit], scope: list[str]) -> None:
-        """A 'when' question: the article on entry into force and application is a candidate."""
+        """A date question: the article on entry into force and application ranks second at least."""
+        ranked = sorted((h.score for h in fused.values()), reverse=True)
+        floor = ranked[1] * 1.01 if len(ranked) > 1 else 1.0 / RRF_K
         for chunk in self.snapshot.chunks:
             if chunk.source in scope and chunk.kind == "article" and APPLICATION_TITLE.search(chunk.title):
                 hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
-                hit.score += 1.0 / RRF_K
+                hit.score = max(hit.score, floor - 0.0001 * chunk.order)
 
     def _scope(self, q: Query) -> list[str] | None:
         """Sources to search: those the question names (with the acts amending them)."""

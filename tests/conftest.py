@@ -20,11 +20,22 @@ for _key in list(os.environ):
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    try:
-        from tests.netguard import install_guard
-    except ImportError:  # pragma: no cover - guard module missing
-        return
+    from tests.netguard import install_guard
+
+    config.addinivalue_line("markers", "offline_attempt: the test checks behaviour when a non-local address is refused")
     install_guard()
+
+
+@pytest.fixture(autouse=True)
+def _no_network(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Any attempt to reach a non-local address fails the test (unless it tests exactly that)."""
+    from tests.netguard import install_guard
+
+    guard = install_guard()
+    seen = len(guard.blocked)
+    yield
+    if request.node.get_closest_marker("offline_attempt") is None:
+        assert len(guard.blocked) == seen, f"tried to reach the network: {guard.blocked[seen:]}"
 
 
 needs_mirror = pytest.mark.skipif(not MIRROR.is_dir(), reason="../shared/corpus (the mirror) is not beside the checkout")

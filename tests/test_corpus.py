@@ -85,6 +85,7 @@ def test_sync_bad_files_are_named_and_the_rest_carries_on(tmp_path: Path) -> Non
     assert VersionStore(settings.versions_dir).find("chips-act", "en") == []
 
 
+@pytest.mark.offline_attempt
 def test_sync_offline_without_mirror_says_so_per_source(tmp_path: Path) -> None:
     # No network here: EUR-Lex cannot be reached; the guard refuses non-local addresses.
     settings = make_settings(tmp_path / "data", fetch_retries=0, fetch_timeout=2.0)

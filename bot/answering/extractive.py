@@ -54,8 +54,28 @@ class Candidate:
     overlap: float = 0.0
 
 
+_LABEL = re.compile(r"^(?:\(?[0-9a-zA-Z]{1,5}[.)]|[0-9]+(?:\.[0-9]+)*\.?|[ivxlc]+\))$")
+
+
 def split_sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE.split(text) if s.strip()]
+    """Sentences of a block; a label such as '1.' or '(a)' stays with what follows it."""
+    out: list[str] = []
+    carry = ""
+    for piece in _SENTENCE.split(text):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if _LABEL.match(piece) or len(piece) < 12:
+            carry = f"{carry} {piece}".strip()
+            continue
+        out.append(f"{carry} {piece}".strip() if carry else piece)
+        carry = ""
+    if carry:
+        if out:
+            out[-1] = f"{out[-1]} {carry}"
+        else:
+            out.append(carry)
+    return out
 
 
 def shorten(sentence: str, terms: set[str], lang: str) -> str:
