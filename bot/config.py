@@ -48,7 +48,12 @@ class Settings(BaseSettings):
     # --- answering ----------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50)
     answer_mode: Literal["auto", "extractive", "llm"] = "auto"
-    min_evidence: float = Field(0.80, description="Dense similarity under which the extractive answerer abstains")
+    min_evidence: float = Field(
+        0.85, description="Top dense similarity (E5 cosine) above which weak term overlap still answers"
+    )
+    min_evidence_crosslingual: float = Field(
+        0.80, description="Top dense similarity needed to answer from text in the other language"
+    )
 
     # --- LLM (optional) -----------------------------------------------------
     llm_base_url: str | None = None

@@ -26,15 +26,15 @@ from .index import Snapshot, get_collection, load_snapshot, open_client
 from .models import Chunk, Hit, Unit
 from .query import Query
 
-RRF_K = 60
+RRF_K = 30
 #: Recitals explain; articles and annexes rule. A mild prior puts operative text first.
-RECITAL_PRIOR = 0.85
+RECITAL_PRIOR = 0.7
 #: A source the question names ("the Chips Act", "het ABN AMRO-artikel") weighs more.
-NAMED_BOOST = 1.5
+NAMED_BOOST = 2.0
 #: Questions that ask for a date of application or entry into force.
 TIMELINE = re.compile(
     r"\b(since when|by when|from when|until when|what date|which date|deadlines?|appl(?:y|ies|ied) from|"
-    r"start(?:s|ed)? to apply|enter(?:s|ed)? into force|entry into force|in force|take effect|kick(?:s)? in|"
+    r"start(?:s|ed)? to apply|becomes? applicable|applicable from|enter(?:s|ed)? into force|entry into force|in force|take effect|kick(?:s)? in|"
     r"when (?:do|does|did|will|would|are|is)\b[^?]*\b(?:apply|applies|start|begin|enter|kick in|take effect|in force)|"
     r"vanaf wanneer|sinds wanneer|per wanneer|tot wanneer|welke datum|van toepassing|in werking|"
     r"wanneer (?:gaat|gaan|treedt|treden|is|zijn|geldt|gelden)\b[^?]*\b(?:toepassing|werking|gelden|geldt))",
@@ -192,7 +192,7 @@ class Retriever:
             names = self._names(q.text, index)
             if names:
                 found = [(c, s) for c, s in index.search(" ".join(names), n) if not sources or c.source in sources]
-                lists.append(("lexical", 0.5, found))
+                lists.append(("lexical", 1.0, found))
         t2 = time.perf_counter()
 
         fused: dict[str, Hit] = {}

@@ -111,7 +111,8 @@ class Manifest(BaseModel):
             for alias in {s.short, *s.aliases}:
                 pairs.append((fold(alias), s.id))
         pairs.sort(key=lambda p: -len(p[0]))
-        return [(re.compile(r"(?<![\w/])" + re.escape(a) + r"(?![\w/])"), sid) for a, sid in pairs if len(a) >= 3]
+        # An alias followed by a number names a unit, not a source: "the article 5" is not the ABN article.
+        return [(re.compile(r"(?<![\w/])" + re.escape(a) + r"(?![\w/])(?!\s*\d)"), sid) for a, sid in pairs if len(a) >= 3]
 
     def find_in(self, text: str) -> list[str]:
         """Source ids named in ``text``, in order of first mention."""

@@ -18,13 +18,17 @@ from ..citations import verify_quote
 from ..config import Settings
 from ..models import NO_ANSWER, Answer, Block, Citation, Hit, Unit
 from ..query import Query
-from ..retrieval import Result, Retriever, stem_tokens
+from ..retrieval import TIMELINE, Result, Retriever, stem_tokens
 from ..sources import Manifest
 
 AMENDING_ACT = "Regulation (EU) 2026/1744"
 MAX_QUOTE_WORDS = 70
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z‘“(])")
 _CLAUSE = re.compile(r"(?<=[,;:])\s+")
+_DATE = re.compile(
+    r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december) \d{4}\b"
+)
 
 NOTES = {
     "amended": {"en": f"as amended by {AMENDING_ACT}", "nl": f"zoals gewijzigd bij {AMENDING_ACT}"},
@@ -43,6 +47,19 @@ FOREIGN = {
 }
 
 
+#: How fast trust falls with the retrieval rank of a unit (rank r weighs 1 / (1 + RANK_DECAY * r)).
+RANK_DECAY = 0.35
+#: Sources whose Article 1 lists amendments to another, consolidated act.
+AMENDING = {"ai-omnibus"}
+#: Another unit is quoted only when its best sentence scores at least this share of the best one's.
+UNIT_RATIO = 0.7
+#: Share of the question's (rarity-weighted) terms that the best sentence must contain to answer
+#: without a high dense score.
+MIN_OVERLAP = 0.2
+#: Within a unit, a second sentence is quoted when it scores at least this share of the unit's best.
+SENTENCE_RATIO = 0.75
+
+
 @dataclass
 class Candidate:
     result: Result
@@ -55,6 +72,10 @@ class Candidate:
 
 
 _LABEL = re.compile(r"^(?:\(?[0-9a-zA-Z]{1,5}[.)]|[0-9]+(?:\.[0-9]+)*\.?|[ivxlc]+\))$")
+
+
+def _ukey(c: "Candidate") -> str:
+    return f"{c.unit.source}:{c.unit.language}:{c.unit.unit}"
 
 
 def split_sentences(text: str) -> list[str]:
@@ -124,9 +145,14 @@ class ExtractiveAnswerer:
 
     def candidates(self, q: Query, results: list[Result], k: int) -> list[Candidate]:
         q_terms = {lang: set(stem_tokens(q.text, lang)) for lang in ("en", "nl")}
+        dated = bool(TIMELINE.search(q.text))
         out: list[Candidate] = []
         for rank, result in enumerate(results[:k]):
-            prior = 1.0 / (1.0 + 0.35 * rank)
+            prior = 1.0 / (1.0 + RANK_DECAY * rank)
+            if result.source in AMENDING and result.unit == "art-1":
+                # The amending instructions ("in Article 63, paragraph 1 is replaced by ...") are a
+                # worse citation than the consolidated provision they produced, which is indexed too.
+                prior *= 0.5
             for hit in result.hits[:3]:
                 unit, blocks = self._blocks(hit)
                 if unit is None:
@@ -142,6 +168,8 @@ class ExtractiveAnswerer:
                         overlap = matched / total if total else 0.0
                         para = q.paragraphs.get(unit.unit)
                         exact = 0.3 if para and block.path.split(".")[0] == para else 0.0
+                        if dated and _DATE.search(sentence):
+                            exact += 0.3
                         same_lang = 1.0 if lang == q.lang else 0.8
                         score = (overlap + exact + 0.05) * prior * same_lang
                         out.append(Candidate(result, hit, unit, block, sentence, score, overlap))
@@ -190,23 +218,13 @@ class ExtractiveAnswerer:
         if not self._enough(q, best, top_dense):
             return self._abstain(q, results, k)
 
-        chosen: list[Candidate] = []
-        units_used: list[str] = []
-        for c in cands:
-            if len(chosen) >= 4:
-                break
-            if c.score < best.score * 0.45:
-                break
-            if any(c.text == x.text or (c.block is x.block) for x in chosen):
-                continue
-            key = f"{c.unit.source}:{c.unit.language}:{c.unit.unit}"
-            if key not in units_used and len(units_used) >= 3:
-                continue
-            chosen.append(c)
-            if key not in units_used:
-                units_used.append(key)
+        chosen = self.select(cands)
         # Keep the text's own order within a unit, units in rank order.
-        chosen.sort(key=lambda c: (units_used.index(f"{c.unit.source}:{c.unit.language}:{c.unit.unit}"), c.unit.blocks.index(c.block)))
+        units_used = []
+        for c in chosen:
+            if _ukey(c) not in units_used:
+                units_used.append(_ukey(c))
+        chosen.sort(key=lambda c: (units_used.index(_ukey(c)), c.unit.blocks.index(c.block)))
 
         citations: list[Citation] = []
         lines: list[str] = []
@@ -243,6 +261,31 @@ class ExtractiveAnswerer:
             timings={"answer_ms": (time.perf_counter() - start) * 1000},
         )
 
+    @staticmethod
+    def select(cands: list[Candidate], max_units: int = 3, max_quotes: int = 4) -> list[Candidate]:
+        """The best unit's best sentences, plus other units only where they score close to it."""
+        best_by_unit: dict[str, float] = {}
+        for c in cands:
+            best_by_unit[_ukey(c)] = max(best_by_unit.get(_ukey(c), 0.0), c.score)
+        ranked = sorted(best_by_unit, key=lambda u: -best_by_unit[u])
+        top = best_by_unit[ranked[0]]
+        units = [u for i, u in enumerate(ranked[:max_units]) if i == 0 or best_by_unit[u] >= UNIT_RATIO * top]
+        chosen: list[Candidate] = []
+        for u in units:
+            picked = 0
+            for c in cands:  # already sorted best first
+                if _ukey(c) != u or c.score < SENTENCE_RATIO * best_by_unit[u]:
+                    continue
+                if any(c.text == x.text or c.block is x.block for x in chosen):
+                    continue
+                chosen.append(c)
+                picked += 1
+                if picked == 2 or len(chosen) >= max_quotes:
+                    break
+            if len(chosen) >= max_quotes:
+                break
+        return chosen
+
     def _current_wording(self, nl_unit: Unit, nl_block: Block) -> tuple[Unit, Block, str] | None:
         """For a Dutch 2024 AI Act unit that the amendment changed: the current English block."""
         en = self.retriever.unit("ai-act", "en", nl_unit.unit)
@@ -261,8 +304,9 @@ class ExtractiveAnswerer:
         if q.refs and best.result.unit in q.refs:
             return True
         if best.hit.chunk.language != q.lang:
-            return top_dense >= self.settings.min_evidence
-        return best.overlap >= 0.35 or (best.overlap >= 0.2 and top_dense >= self.settings.min_evidence)
+            # Term overlap means little across languages: rely on the multilingual dense score.
+            return top_dense >= self.settings.min_evidence_crosslingual
+        return best.overlap >= MIN_OVERLAP or top_dense >= self.settings.min_evidence
 
     def _abstain(self, q: Query, results: list[Result], k: int, notice: str | None = None) -> Answer:
         nearest: list[Citation] = []

@@ -30,7 +30,7 @@ from ..citations import verify_quote
 from ..config import Settings
 from ..corpus import parse_version
 from ..errors import ParseError, QuestionError
-from ..models import Citation, Unit
+from ..models import Answer, Citation, SourceVersion, Unit
 from ..parsing.common import roman_to_int
 from ..sources import Manifest, SourceSpec, fold, load_manifest
 from ..versions import VersionMeta, VersionStore
@@ -61,7 +61,7 @@ ORDINALS = {
 _VERB = r"(?:shall|will)?\s*(?:enter into force|apply|be applicable|become applicable)"
 #: Entry into force counted from publication in the Official Journal.
 EIF_RELATIVE = re.compile(
-    r"(?P<subj>[^.;:]*?)\s*shall enter into force on the (?P<ord>[a-z]+) day following (?:that of )?(?:its|the date of its) publication",
+    r"shall enter into force on the (?P<ord>[a-z]+) day following (?:that of )?(?:its|the date of its) publication",
     re.I,
 )
 #: What must stand between a verb of application and the date it governs: same clause, a preposition last.
@@ -142,9 +142,8 @@ class TimelineEntry(BaseModel):
         return (self.source, self.date.isoformat(), fold(self.what))
 
     def label(self) -> str:
-        """'2 August 2026 — AI Act, Article 113: This Regulation applies'."""
-        verb = "enters into force" if self.event == "entry into force" else "applies"
-        return f"{format_date(self.date)} — {self.source_short}: {self.what} {verb}"
+        """'2 August 2026 — AI Act (application): This Regulation'."""
+        return f"{format_date(self.date)} — {self.source_short} ({self.event}): {self.what}"
 
 
 class Timeline(BaseModel):
@@ -272,8 +271,8 @@ def extract_unit(unit: Unit, published: date | None) -> list[_Found]:
             m = EIF_RELATIVE.search(msent)
             if m and m["ord"].lower() in ORDINALS and published:
                 days = ORDINALS[m["ord"].lower()]
-                subj = _subject(m["subj"]) or "This act"
-                quote = sent[m.start("subj") if m["subj"].strip() else m.start():].strip()
+                subj = _subject(msent[: m.start()].split(":")[-1]) or "This act"
+                quote = sent.strip()
                 d = published + timedelta(days=days)
                 found.append(_Found(d, "entry into force", subj, quote, block.path, block.ref or unit.ref,
                                     f"{m['ord'].lower()} day following publication on {format_date(published)}"))
@@ -286,7 +285,7 @@ def extract_unit(unit: Unit, published: date | None) -> list[_Found]:
                 if not vm:
                     continue
                 clause = sent[start:dm.end()]
-                subj = _subject(sent[start:start + vm.start()] + " shall apply") or ""
+                subj = _subject(re.sub(r"\s*(?:which\s+)?(?:shall|will)(?:\s+be)?\s*$", "", sent[start:start + vm.start()]))
                 if not subj or subj.lower() in _PRONOUNS:
                     subj = last_subject if last_subject and subj.lower() == "it" else sent.strip()
                 quote = _LEAD_LABEL.sub("", clause).strip(" ,;") if start else clause.strip(" ,;")
@@ -331,7 +330,7 @@ def _amending(manifest: Manifest, store: VersionStore, celex: str, target: Unit)
         return name, None
     for unit, block, lead in amended_points(units):
         if target.unit in lead.units:
-            quote = lead.text
+            quote = lead.text.split(": (")[0]
             if verify_quote(quote, unit.text):
                 return name, Citation(n=0, source=spec.id, unit=unit.unit, ref=block.ref, title=spec.short, url=unit.url,
                                       quote=quote, language="en", version=meta.version)
@@ -374,7 +373,7 @@ def build_timeline(settings: Settings, manifest: Manifest | None = None) -> Time
                 e.status = "history"
                 unit_now = by_unit.get(e.citation.unit)
                 path = _path_of(e)
-                same = [c for c in current if c.citation.unit == e.citation.unit and _path_of(c).split(".")[:2] == path.split(".")[:2]]
+                same = [c for c in current if c.citation.unit == e.citation.unit and _path_of(c).split(".")[0] == path.split(".")[0]]
                 same = same or [c for c in current if c.citation.unit == e.citation.unit and c.citation.quote != e.citation.quote and c.key not in {x.key for x in per_version[0]}]
                 e.replaced_by = [c.label() + f" ({c.citation.ref})" for c in same]
                 if unit_now is not None and unit_now.amended_by:
@@ -426,3 +425,150 @@ def is_date_question(question: str) -> bool:
     if DATE_HINT.search(question) and APPLY_WORDS.search(question):
         return True
     return bool(WHEN.search(question) and APPLY_WORDS.search(question))
+
+
+_GENERIC = re.compile(
+    r"\b(when|since|from|until|by|what|which|date|dates|do|does|did|is|are|was|were|will|the|a|an|of|on|in|to|for|"
+    r"appl(?:y|ies|icable|ication)|force|enter(?:s|ed)?|entry|start(?:s|ed)?|begin(?:s)?|take|effect|"
+    r"wanneer|vanaf|sinds|welke|wat|is|zijn|de|het|een|van|op|toepassing|geldt|gelden|gaan|werking|treedt|"
+    r"act|regulation|directive|rules?|provisions?|obligations?)\b",
+    re.I,
+)
+
+
+def _terms(question: str, manifest: Manifest) -> set[str]:
+    from ..retrieval import stem_tokens
+
+    text = fold(question)
+    for pattern, _ in manifest.alias_patterns():
+        text = pattern.sub(" ", text)
+    for word, canon in SYNONYMS.items():
+        if re.search(rf"\b{re.escape(word)}\b", text):
+            text += f" {canon}"
+    text = DATE_HINT.sub(" ", _GENERIC.sub(" ", text))
+    return set(stem_tokens(text, "en"))
+
+
+def _score(entry: TimelineEntry, terms: set[str]) -> float:
+    from ..retrieval import stem_tokens
+
+    main = set(stem_tokens(f"{entry.what} {entry.citation.quote}", "en"))
+    side = set(stem_tokens(" ".join(entry.topics), "en"))
+    return sum(2.0 if t in main else 1.0 if t in side else 0.0 for t in terms)
+
+
+def _line(e: TimelineEntry, n: int) -> str:
+    return f"{format_date(e.date)} — {e.source_short}, {e.citation.ref} ({e.event}): {e.what}: “{e.citation.quote}” [{n}]"
+
+
+def answer_from_timeline(question: str, settings: Settings, timeline: Timeline | None = None) -> Answer | None:
+    """Answer "what applies on 1 March 2026?" or "since when are the bans in force?" from the timeline.
+
+    Returns None when the question is not a date question, or names no source and
+    matches no dated provision (the general answerer takes it then). Raises
+    :class:`DateError` for a date in the question that does not exist.
+    """
+    if not is_date_question(question):
+        return None
+    from ..query import detect_language
+
+    manifest = load_manifest(settings.manifest_path)
+    tl = timeline or load_timeline(settings, manifest)
+    named = manifest.find_in(question)
+    scope = [e for e in tl.entries if not named or e.source in named]
+    terms = _terms(question, manifest)
+    chosen: list[TimelineEntry] = []
+    lines: list[str] = []
+    hint = DATE_HINT.search(question)
+    if hint:
+        day = parse_date(hint.group(0))
+        current = sorted([e for e in scope if e.status == "current"], key=lambda e: (e.date, e.source))
+        if terms:
+            scored = [e for e in current if _score(e, terms) > 0]
+            current = scored or current
+        done = [e for e in current if e.date <= day]
+        todo = [e for e in current if e.date > day][:4]
+        if done:
+            lines.append(f"In force or applying on {format_date(day)}:")
+            lines += [_line(e, i) for i, e in enumerate(done, start=len(chosen) + 1)]
+            chosen += done
+        if todo:
+            lines.append(f"Still to come after {format_date(day)}:")
+            lines += [_line(e, i) for i, e in enumerate(todo, start=len(chosen) + 1)]
+            chosen += todo
+    else:
+        ranked = [(e, _score(e, terms)) for e in scope] if terms else [(e, 1.0) for e in scope]
+        best = max((s for _, s in ranked), default=0.0)
+        if best <= 0:
+            if not named:
+                return None
+            ranked, best = [(e, 1.0) for e in scope], 1.0
+        hits = [e for e, s in ranked if s >= best * 0.75]
+        refs = {f"{e.label()} ({e.citation.ref})" for e in hits}
+        hits += [e for e in scope if e.status == "history" and e not in hits and refs & set(e.replaced_by)]
+        hits.sort(key=lambda e: (e.status != "current", e.date))
+        for e in hits:
+            n = len(chosen) + 1
+            if e.status == "current":
+                lines.append(_line(e, n))
+            else:
+                by = f", replaced by {e.amended_by}" if e.amended_by else ""
+                lines.append(f"Before{(' ' + e.amended_by) if e.amended_by else ''}: {format_date(e.date)} — {e.source_short}, "
+                             f"{e.citation.ref} (edition {e.edition}{by}): “{e.citation.quote}” [{n}]")
+            chosen.append(e)
+    if not chosen:
+        return None
+    citations = [e.citation.model_copy(update={"n": i}) for i, e in enumerate(chosen, start=1)]
+    lang = detect_language(question)
+    lead = "Volgens de tijdlijn in de teksten:" if lang == "nl" else "From the timeline in the texts:"
+    text = lead + "\n" + "\n".join(line if line.endswith(":") else f"• {line}" for line in lines)
+    as_of = [SourceVersion(source=s, language="en", version=v, date="") for key, v in tl.versions.items()
+             for s in [key.split("/")[0]] if any(c.source == s for c in citations)]
+    return Answer(question=question, text=text, citations=citations, mode="timeline", language=lang, as_of=as_of)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def timeline_rows(tl: Timeline, source: str | None = None, as_of: date | None = None, history: bool = True) -> list[tuple[str, TimelineEntry]]:
+    """(state, entry) in date order: state is 'in force', 'upcoming', 'history' (or 'current' without as_of)."""
+    rows: list[tuple[str, TimelineEntry]] = []
+    for e in tl.select(source, status=None):
+        if e.status == "history":
+            if history:
+                rows.append(("history", e))
+        elif as_of is None:
+            rows.append(("current", e))
+        else:
+            rows.append(("in force" if e.date <= as_of else "upcoming", e))
+    return rows
+
+
+def timeline_mrkdwn(tl: Timeline, source: str | None = None, as_of: date | None = None) -> str:
+    """The timeline as Slack mrkdwn: one line per date, each with its quote and a link."""
+    rows = timeline_rows(tl, source, as_of)
+    if not rows:
+        return "No dates found yet: sync the texts first (`policybot sync`)."
+    out = ["*Application timeline* (from the texts; history = dates replaced by an amendment)"]
+    for state, e in rows:
+        c = e.citation
+        ref = f"<{c.url}|{e.source_short}, {c.ref}>" if c.url else f"{e.source_short}, {c.ref}"
+        mark = {"history": "~", "upcoming": "", "in force": "", "current": ""}[state]
+        tag = " _(history" + (f", replaced by {e.amended_by}" if e.amended_by else "") + ")_" if state == "history" else ""
+        tag += " _(upcoming)_" if state == "upcoming" else ""
+        out.append(f"• {mark}*{format_date(e.date)}*{mark} — {e.event}: {_esc(e.what)} ({ref}){tag}\n> “{_esc(c.quote)}”")
+    return "\n".join(out)
+
+
+def timeline_markdown(tl: Timeline, source: str | None = None, as_of: date | None = None) -> str:
+    rows = timeline_rows(tl, source, as_of)
+    out = ["| date | source | what | status | citation |", "|---|---|---|---|---|"]
+    for state, e in rows:
+        c = e.citation
+        status = state + (f" (replaced by {e.amended_by})" if state == "history" and e.amended_by else "")
+        out.append(f"| {format_date(e.date)} | {e.source_short} | {e.what} | {status} | [{c.ref}]({c.url}): “{c.quote}” |")
+    return "\n".join(out)
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
