@@ -25,6 +25,13 @@ AMENDING_ACT = "Regulation (EU) 2026/1744"
 MAX_QUOTE_WORDS = 70
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z‘“(])")
 _CLAUSE = re.compile(r"(?<=[,;:])\s+")
+#: Questions that ask for an amount: sentences with numbers answer them.
+_QUANTITY = re.compile(
+    r"\b(how much|how many|what share|what percentage|what proportion|how large|how big|how high|"
+    r"maximum|minimum|up to how|hoeveel|welk percentage|welk deel|hoe groot|hoe hoog)\b",
+    re.I,
+)
+_NUMBER = re.compile(r"\d")
 _DATE = re.compile(
     r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December|"
     r"januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december) \d{4}\b"
@@ -146,6 +153,7 @@ class ExtractiveAnswerer:
     def candidates(self, q: Query, results: list[Result], k: int) -> list[Candidate]:
         q_terms = {lang: set(stem_tokens(q.text, lang)) for lang in ("en", "nl")}
         dated = bool(TIMELINE.search(q.text))
+        counted = bool(_QUANTITY.search(q.text))
         out: list[Candidate] = []
         for rank, result in enumerate(results[:k]):
             prior = 1.0 / (1.0 + RANK_DECAY * rank)
@@ -169,6 +177,8 @@ class ExtractiveAnswerer:
                         para = q.paragraphs.get(unit.unit)
                         exact = 0.3 if para and block.path.split(".")[0] == para else 0.0
                         if dated and _DATE.search(sentence):
+                            exact += 0.3
+                        if counted and _NUMBER.search(sentence):
                             exact += 0.3
                         same_lang = 1.0 if lang == q.lang else 0.8
                         score = (overlap + exact + 0.05) * prior * same_lang

@@ -1,9 +1,10 @@
-"""The injectable link to briefings and timelines, which another module provides.
+"""The injectable link to briefings and timelines, which ``bot.tracking`` provides.
 
 ``/policy brief <source>`` and ``/policy timeline`` call ``Briefings.brief`` and
-``Briefings.timeline``. Until those functions exist, both are ``None`` and the
-bot says briefings are not available yet. To wire the real ones, change the one
-line in :func:`default_briefings`.
+``Briefings.timeline``. :func:`default_briefings` wires the real ones: they
+return Slack mrkdwn, which the listener splits into sections of at most 3,000
+characters (``bot.tracking.briefing.briefing_blocks`` renders Block Kit too).
+Tests inject their own functions.
 """
 
 from __future__ import annotations
@@ -24,6 +25,29 @@ class Briefings:
     timeline: Callable[[], Any] | None = None
 
 
+_assistants: dict[str, Any] = {}
+
+
+def slack_brief(source_id: str) -> str:
+    """The briefing on one source as mrkdwn (one Assistant per data dir, reused)."""
+    from ..assistant import Assistant
+    from ..config import get_settings
+    from ..tracking.briefing import build_briefing, render_mrkdwn
+
+    settings = get_settings()
+    key = str(settings.data_dir.resolve())
+    if key not in _assistants:
+        _assistants[key] = Assistant(settings)
+    return render_mrkdwn(build_briefing(_assistants[key], source_id))
+
+
+def slack_timeline() -> str:
+    """The application timeline of every source as mrkdwn."""
+    from ..config import get_settings
+    from ..tracking.timeline import load_timeline, timeline_mrkdwn
+
+    return timeline_mrkdwn(load_timeline(get_settings()))
+
+
 def default_briefings() -> Briefings:
-    # Swap in the real functions here, e.g. `return Briefings(brief=briefing.brief, timeline=briefing.timeline)`.
-    return Briefings(brief=None, timeline=None)
+    return Briefings(brief=slack_brief, timeline=slack_timeline)

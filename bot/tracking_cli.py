@@ -1,0 +1,137 @@
+"""CLI commands for policy tracking: ``brief``, ``timeline``, ``changes``, ``watch``.
+
+``bot/cli.py`` calls :func:`register` with its typer app. Errors are
+``BotError``s: the CLI's ``main`` prints them as one line plus help.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from .config import get_settings
+from .errors import BotError
+
+out = Console()
+err = Console(stderr=True)
+
+
+def brief(
+    source: Annotated[str, typer.Argument(help="Source id or alias, e.g. 'ai act', chipwet")],
+    topic: Annotated[Optional[str], typer.Option("--topic", help="Narrow the briefing, e.g. banking")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="rich (default), md or json")] = "rich",
+) -> None:
+    """A one-screen briefing on a source, every line a verified quote."""
+    from .assistant import Assistant
+    from .tracking.briefing import build_briefing, render_markdown, render_rich
+
+    if fmt not in ("rich", "md", "json"):
+        raise BotError(f"Unknown format {fmt!r}.", help="Use --format rich, md or json.")
+    assistant = Assistant(get_settings())
+    assistant.manifest.resolve(source)  # unknown source: the list of sources and aliases
+    b = build_briefing(assistant, source, topic=topic)
+    if fmt == "md":
+        print(render_markdown(b))
+    elif fmt == "json":
+        print(b.model_dump_json(indent=2))
+    else:
+        out.print(render_rich(b), highlight=False)
+
+
+def timeline(
+    source: Annotated[Optional[str], typer.Argument(help="Source id or alias (default: all)")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="A date: 2026-03-01 or '1 March 2026'")] = None,
+    history: Annotated[bool, typer.Option("--history/--no-history", help="Show dates replaced by amendments")] = True,
+    fmt: Annotated[str, typer.Option("--format", help="rich (default), md or json")] = "rich",
+) -> None:
+    """When each provision enters into force or applies, read from the texts."""
+    from .sources import load_manifest
+    from .tracking.timeline import format_date, load_timeline, parse_date, timeline_markdown, timeline_rows
+
+    s = get_settings()
+    manifest = load_manifest(s.manifest_path)
+    sid = manifest.resolve(source).id if source else None
+    day = parse_date(as_of) if as_of else None
+    tl = load_timeline(s, manifest)
+    if fmt == "json":
+        print(json.dumps([{"state": st, **e.model_dump(mode="json")} for st, e in timeline_rows(tl, sid, day, history)], indent=2, ensure_ascii=False))
+        return
+    if fmt == "md":
+        print(timeline_markdown(tl, sid, day))
+        return
+    rows = timeline_rows(tl, sid, day, history)
+    if not rows:
+        raise BotError("No dates found.", help="Sync the texts first: `policybot sync`.")
+    styles = {"in force": "green", "upcoming": "yellow", "current": "bold", "history": "dim strike"}
+    for state, e in rows:
+        c = e.citation
+        extra = f" [dim](replaced by {escape(e.amended_by)})[/]" if state == "history" and e.amended_by else ""
+        out.print(f"[{styles[state]}]{format_date(e.date):>18}[/]  [cyan]{escape(e.source_short)}, {escape(c.ref)}[/] "
+                  f"[dim]{state} · {e.event}[/]{extra}")
+        out.print(f"{'':20}{escape(e.what)}", highlight=False)
+        out.print(f"{'':20}[dim]“{escape(c.quote)}”[/]", highlight=False)
+        if e.computed:
+            out.print(f"{'':20}[dim]({escape(e.computed)})[/]")
+        for r in e.replaced_by if state == "history" else []:
+            out.print(f"{'':20}[dim]→ {escape(r)}[/]")
+
+
+def changes(
+    source: Annotated[Optional[str], typer.Argument(help="Source id or alias (default: all)")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only change sets whose newer text is dated on/after this date")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the change sets as JSON")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Print every changed passage in full")] = False,
+) -> None:
+    """Units added, removed or changed between consecutive versions of each text."""
+    from .tracking.changes import change_sets
+    from .tracking.timeline import parse_date
+
+    s = get_settings()
+    sets = change_sets(s, source, since=parse_date(since) if since else None)
+    if as_json:
+        print(json.dumps([cs.model_dump(mode="json") for cs in sets], indent=2, ensure_ascii=False))
+        return
+    if not sets:
+        out.print("No change sets: every text has a single version (or none is synced).")
+        return
+    width = None if full else 220
+    for cs in sets:
+        out.print(f"[bold]{escape(cs.headline())}[/]" + (f" [dim]· as amended by {escape(cs.amending_act)}[/]" if cs.amending_act else ""))
+        out.print(f"[dim]id {cs.id} · compared: {', '.join(cs.kinds)}[/]")
+        for c in cs.changes:
+            mark = {"added": "[green]+[/]", "removed": "[red]-[/]", "changed": "[yellow]~[/]"}[c.status]
+            by = f" [dim]({escape('; '.join(c.amended_by))})[/]" if c.amended_by else ""
+            out.print(f" {mark} {escape(c.ref)}{(' — ' + escape(c.title)) if c.title else ''}{by}")
+            if c.status != "changed":
+                continue
+            for b in c.blocks:
+                for label, text, style in (("old", b.old, "red"), ("new", b.new, "green")):
+                    if text:
+                        t = text if width is None or len(text) <= width else text[: width - 1] + "…"
+                        out.print(f"     [{style}]{label}[/] [dim]{escape(b.ref)}:[/] {escape(t)}", highlight=False)
+        out.print()
+
+
+def watch(
+    every: Annotated[str, typer.Option("--every", help="Interval: 6h, 30m, 1d")] = "6h",
+    once: Annotated[bool, typer.Option("--once", help="Run one round and exit")] = False,
+    mirror: Annotated[Optional[Path], typer.Option("--mirror", help="Sync from a local mirror folder")] = None,
+) -> None:
+    """Sync on a schedule, then index, then post new change sets to POLICYBOT_DIGEST_CHANNEL."""
+    from .tracking.watch import parse_every, watch as run_watch
+
+    seconds = parse_every(every)
+    run_watch(get_settings(), every=seconds, once=once, mirror=mirror, log=lambda m: err.print(f"[dim]watch[/] {escape(m)}"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the tracking commands to the ``policybot`` app."""
+    app.command()(brief)
+    app.command()(timeline)
+    app.command()(changes)
+    app.command()(watch)
