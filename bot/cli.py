@@ -118,7 +118,8 @@ def index(
     )
     out.print(
         f"Indexed {report.units:,} units as {report.chunks:,} chunks in [bold]{report.collection}[/]: "
-        f"{report.added:,} embedded, {report.removed:,} removed, {report.seconds:.1f} s."
+        f"{report.added - report.reused:,} embedded, {report.reused:,} reused from the previous version, "
+        f"{report.removed:,} removed, {report.seconds:.1f} s."
     )
 
 

@@ -84,12 +84,28 @@ def get_collection(client: Any, name: str, create: bool = True) -> Any:
         raise IndexCorruptError("the Chroma store", f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from None
 
 
+def content_key(chunk: Chunk) -> str:
+    """Same source, language, unit and embedded text: the same vector, whatever the version."""
+    return hashlib.sha256(f"{chunk.source}\0{chunk.language}\0{chunk.unit}\0{embed_text(chunk)}".encode()).hexdigest()
+
+
+def _vectors_by_content(collection: Any, ids: list[str]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for i in range(0, len(ids), 500):
+        got = collection.get(ids=ids[i : i + 500], include=["embeddings", "documents", "metadatas"])
+        for doc, meta, vec in zip(got["documents"], got["metadatas"], got["embeddings"]):
+            chunk = Chunk(id="", text=doc, **{k: v for k, v in meta.items() if k in Chunk.model_fields})
+            out[content_key(chunk)] = list(map(float, vec))
+    return out
+
+
 @dataclass
 class IndexReport:
     collection: str
     units: int = 0
     chunks: int = 0
     added: int = 0
+    reused: int = 0
     removed: int = 0
     words: int = 0
     seconds: float = 0.0
@@ -158,18 +174,32 @@ def build_index(
     existing = set(collection.get(include=[])["ids"])
     wanted = {c.id: c for c in chunks}
     to_add = [c for c in chunks if c.id not in existing]
+    stale = [i for i in existing if i not in wanted]
+    # A new version changes every chunk id (the version is part of it), but most texts are
+    # unchanged: reuse the vectors of superseded chunks with the same unit and text.
+    reusable = _vectors_by_content(collection, stale) if to_add and stale else {}
+    reused = 0
     with _progress(progress, len(to_add)) as bar:
         for i in range(0, len(to_add), BATCH):
             batch = to_add[i : i + BATCH]
-            vectors = embedder.embed_passages([embed_text(c) for c in batch])
+            keys = [content_key(c) for c in batch]
+            missing = [j for j, key in enumerate(keys) if key not in reusable]
+            fresh = embedder.embed_passages([embed_text(batch[j]) for j in missing]) if missing else []
+            vectors: list[list[float]] = []
+            it = iter(range(len(missing)))
+            for j, key in enumerate(keys):
+                if key in reusable:
+                    vectors.append(reusable[key])
+                    reused += 1
+                else:
+                    vectors.append(list(map(float, fresh[next(it)])))
             collection.add(
                 ids=[c.id for c in batch],
-                embeddings=vectors.tolist(),
+                embeddings=vectors,
                 documents=[c.text for c in batch],
                 metadatas=[c.metadata() for c in batch],
             )
             bar.advance(len(batch))
-    stale = [i for i in existing if i not in wanted]
     for i in range(0, len(stale), 500):
         collection.delete(ids=stale[i : i + 500])
 
@@ -177,6 +207,7 @@ def build_index(
     report.units = len(pairs)
     report.chunks = len(chunks)
     report.added = len(to_add)
+    report.reused = reused
     report.removed = len(stale)
     report.words = sum(len(u.text.split()) for _, u in pairs)
     for t in texts:
