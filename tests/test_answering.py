@@ -132,3 +132,16 @@ def test_cli_empty_question_is_one_line(small_data_dir: Path) -> None:
     proc = _cli("ask", "   ", data=small_data_dir)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[0].startswith("Error: The question is empty")
+
+
+def test_chat_follow_up_carries_the_source(small_data_dir: Path) -> None:
+    env = {**os.environ, "POLICYBOT_DATA_DIR": str(small_data_dir)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat"],
+        input="What is the European Semiconductor Board under the Chips Act?\nAnd who chairs it?\n\n",
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answers = proc.stdout.split("you> ")
+    assert len(answers) >= 3
+    assert "Chips Act, Article" in answers[2]  # the follow-up was answered from the Chips Act
