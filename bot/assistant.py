@@ -8,6 +8,7 @@ from collections.abc import Callable
 from .answering.extractive import ExtractiveAnswerer
 from .config import Settings, get_settings
 from .models import Answer, SourceVersion
+from .prompts import check_prompts
 from .query import Query, parse_query
 from .retrieval import Result, Retriever
 from .sources import Manifest, load_manifest
@@ -18,6 +19,7 @@ class Assistant:
 
     def __init__(self, settings: Settings | None = None, retriever: Retriever | None = None) -> None:
         self.settings = settings or get_settings()
+        check_prompts(self.settings)  # a broken template fails at start-up, whatever the mode
         self.manifest: Manifest = load_manifest(self.settings.manifest_path)
         self._retriever = retriever
         self._llm: object | None = None
@@ -79,6 +81,18 @@ class Assistant:
         k = k or self.settings.top_k
         asked = self.standalone(question, history)
         q, results, timings = self.retrieve(asked, source=source, lang=lang, k=k)
+        if not source:
+            # A date question ("since when are the bans in force?") is answered from the
+            # application timeline extracted from the current texts, with citations.
+            from .tracking.timeline import answer_from_timeline
+
+            dated = answer_from_timeline(asked, self.settings)
+            if dated is not None:
+                dated.question = question
+                dated.retrieved = [r.primary for r in results[:k]]
+                dated.timings.update(timings)
+                dated.timings["total_ms"] = (time.perf_counter() - start) * 1000
+                return dated, results
         extractive = self.extractive
         effective = self.settings.effective_mode(mode)
         if effective == "llm":

@@ -351,6 +351,12 @@ def feedback(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")]
     out.print(table)
 
 
+# ----------------------------------------------------------------------------- tracking
+from .tracking_cli import register as _register_tracking  # noqa: E402
+
+_register_tracking(app)
+
+
 # ----------------------------------------------------------------------------- entry
 def main() -> None:
     try:

@@ -97,7 +97,8 @@ def changes(
         print(json.dumps([cs.model_dump(mode="json") for cs in sets], indent=2, ensure_ascii=False))
         return
     if not sets:
-        out.print("No change sets: every text has a single version (or none is synced).")
+        why = f"none whose newer text is dated on or after {since}" if since else "every text has a single version (or none is synced)"
+        out.print(f"No change sets: {why}.")
         return
     width = None if full else 220
     for cs in sets:

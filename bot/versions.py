@@ -114,7 +114,7 @@ class VersionStore:
             format=format,
             url=url,
             origin=origin,
-            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            fetched_at=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
             files=sorted(files),
         )
         parent = self.root / source / language

@@ -211,6 +211,7 @@ def test_slash_question(harness: Harness) -> None:
     assert harness.answerer.calls[0]["question"] == "What does the AI Act ban?"
 
 
+@pytest.mark.parametrize("harness", [{"briefings": Briefings()}], indirect=True)
 def test_slash_brief_and_timeline_not_available_yet(harness: Harness) -> None:
     harness.slack.command("brief chips act")
     harness.slack.command("timeline")

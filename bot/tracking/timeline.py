@@ -35,7 +35,7 @@ from ..parsing.common import roman_to_int
 from ..sources import Manifest, SourceSpec, fold, load_manifest
 from ..versions import VersionMeta, VersionStore
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 MONTHS = {
     m: i + 1
     for i, names in enumerate(
