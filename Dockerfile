@@ -12,10 +12,17 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
+# The dependencies first, from pyproject.toml alone (with a stub package), so that a change to the code
+# reuses this layer instead of downloading and installing every dependency again.
+COPY pyproject.toml /src/
+RUN pip install --upgrade pip setuptools wheel \
+ && mkdir -p bot && touch bot/__init__.py && printf '# policybot\n' > README.md \
+ && pip install . && pip uninstall -y policybot \
+ && rm -rf bot README.md build *.egg-info
 COPY . /src
 # pyproject.toml names README.md as the long description; make sure it exists.
 RUN test -f README.md || printf '# policybot\n' > README.md
-RUN pip install --upgrade pip setuptools wheel && pip install . && python -c "import bot.slack.app"
+RUN pip install --no-deps . && pip check && python -c "import bot.slack.app"
 
 # --- stage 2: the runtime --------------------------------------------------------------------
 FROM ${BASE}
