@@ -26,18 +26,37 @@ def header(unit: Unit) -> str:
     return " — ".join(p for p in (unit.ref, unit.title) if p)
 
 
+class TokenCounter:
+    """Token counts by text, remembered (and saved with the index) because tokenising is slow.
+
+    ``counts`` maps a short hash of a text to its token count (special tokens included, so a sum
+    of pieces' counts over-estimates the count of the joined text: chunks stay in the window).
+    """
+
+    def __init__(self, count: Callable[[str], int], counts: dict[str, int] | None = None) -> None:
+        self._count = count
+        self.counts: dict[str, int] = counts or {}
+
+    def __call__(self, text: str) -> int:
+        key = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+        n = self.counts.get(key)
+        if n is None:
+            n = self.counts[key] = self._count(text)
+        return n
+
+
 def split_long(text: str, max_tokens: int, count: Callable[[str], int]) -> list[str]:
     """Split one over-long block at sentence ends (or, failing that, at words)."""
     pieces = _SENTENCE_END.split(text)
     out: list[str] = []
-    cur = ""
+    cur, cur_n = "", 0
     for piece in pieces:
-        candidate = f"{cur} {piece}".strip()
-        if cur and count(candidate) > max_tokens:
+        n = count(piece)
+        if cur and cur_n + n > max_tokens:
             out.append(cur)
-            cur = piece
+            cur, cur_n = piece, n
         else:
-            cur = candidate
+            cur, cur_n = f"{cur} {piece}".strip(), cur_n + n
     if cur:
         out.append(cur)
     final: list[str] = []

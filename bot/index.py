@@ -28,7 +28,7 @@ from typing import Any
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from .chunking import chunk_units, embed_text  # noqa: E402
+from .chunking import TokenCounter, chunk_units, embed_text  # noqa: E402
 from .config import Settings  # noqa: E402
 from .corpus import all_units, current_texts  # noqa: E402
 from .embeddings import Embedder, get_embedder  # noqa: E402
@@ -82,6 +82,21 @@ def get_collection(client: Any, name: str, create: bool = True) -> Any:
         if not create:
             raise IndexMissingError(f"The index collection {name} does not exist.") from None
         raise IndexCorruptError("the Chroma store", f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from None
+
+
+def _load_counts(settings: Settings, name: str) -> dict[str, int]:
+    path = snapshot_dir(settings, name) / "token-counts.json"
+    try:
+        return {str(k): int(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _save_counts(settings: Settings, name: str, counts: dict[str, int]) -> None:
+    folder = snapshot_dir(settings, name)
+    tmp = folder / ".token-counts.json.tmp"
+    tmp.write_text(json.dumps(counts), encoding="utf-8")
+    os.replace(tmp, folder / "token-counts.json")
 
 
 def content_key(chunk: Chunk) -> str:
@@ -161,8 +176,9 @@ def build_index(
     by_version: dict[str, list[Unit]] = {}
     for version, unit in pairs:
         by_version.setdefault(version, []).append(unit)
+    counter = TokenCounter(embedder.count_tokens, _load_counts(settings, name))
     for version, units in by_version.items():
-        chunks.extend(chunk_units(units, version, settings.chunk_tokens, embedder.count_tokens))
+        chunks.extend(chunk_units(units, version, settings.chunk_tokens, counter))
 
     client = open_client(settings)
     if rebuild:
@@ -225,6 +241,7 @@ def build_index(
             }
         )
     write_snapshot(settings, name, embedder, chunks, pairs, report)
+    _save_counts(settings, name, counter.counts)
     report.seconds = time.perf_counter() - start
     return report
 
