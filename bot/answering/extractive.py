@@ -56,6 +56,8 @@ FOREIGN = {
 
 #: How fast trust falls with the retrieval rank of a unit (rank r weighs 1 / (1 + RANK_DECAY * r)).
 RANK_DECAY = 0.35
+#: Weight of the unit's dense similarity (scaled to 0..1 among the retrieved units) in a sentence's score.
+DENSE_WEIGHT = 0.15
 #: Sources whose Article 1 lists amendments to another, consolidated act.
 AMENDING = {"ai-omnibus"}
 #: Another unit is quoted only when its best sentence scores at least this share of the best one's.
@@ -155,7 +157,10 @@ class ExtractiveAnswerer:
         dated = bool(TIMELINE.search(q.text))
         counted = bool(_QUANTITY.search(q.text))
         out: list[Candidate] = []
+        dense = [max((h.dense or 0.0) for h in r.hits) for r in results[:k]]
+        lo, hi = (min(dense), max(dense)) if dense else (0.0, 0.0)
         for rank, result in enumerate(results[:k]):
+            dense_norm = (dense[rank] - lo) / (hi - lo) if hi > lo else 0.0
             prior = 1.0 / (1.0 + RANK_DECAY * rank)
             if result.source in AMENDING and result.unit == "art-1":
                 # The amending instructions ("in Article 63, paragraph 1 is replaced by ...") are a
@@ -181,7 +186,7 @@ class ExtractiveAnswerer:
                         if counted and _NUMBER.search(sentence):
                             exact += 0.3
                         same_lang = 1.0 if lang == q.lang else 0.8
-                        score = (overlap + exact + 0.05) * prior * same_lang
+                        score = (overlap + DENSE_WEIGHT * dense_norm + exact + 0.05) * prior * same_lang
                         out.append(Candidate(result, hit, unit, block, sentence, score, overlap))
         return out
 
