@@ -81,6 +81,10 @@ def fetch_url(url: str, settings: Settings, client: httpx.Client | None = None) 
     raise FetchError(f"could not fetch {url} ({last})")
 
 
+#: A new version with fewer units than this share of the last good one is taken for a truncated file.
+MIN_UNIT_SHARE = 0.7
+
+
 def _validate(files: dict[str, bytes], fmt: str, spec: SourceSpec, text: TextSpec) -> int:
     """Parse the bytes in a scratch folder; returns the number of units or raises ParseError."""
     with tempfile.TemporaryDirectory(prefix="policybot-check-") as tmp:
@@ -92,6 +96,24 @@ def _validate(files: dict[str, bytes], fmt: str, spec: SourceSpec, text: TextSpe
         path = root / next(iter(files)) if len(files) == 1 else root
         units = parse_text(path, fmt, source=spec.id, language=text.language, url=text.url)
         return len(units)
+
+
+def _check_not_truncated(store: VersionStore, spec: SourceSpec, text: TextSpec, count: int, origin: str) -> None:
+    """Refuse a text that lost most of its units since the last good version of the same edition."""
+    previous = store.find(spec.id, text.language, text.edition)
+    if not previous:
+        return
+    from .corpus import parse_version
+
+    try:
+        before = len(parse_version(store, previous[-1]))
+    except ParseError:
+        return
+    if count < MIN_UNIT_SHARE * before:
+        raise ParseError(
+            origin,
+            f"looks truncated: {count} units where the last good version had {before}; the last good version is kept",
+        )
 
 
 def sync_text(
@@ -112,7 +134,8 @@ def sync_text(
             fmt, origin = text.fetch_format or text.format, text.fetch_url
         else:
             return SyncResult(*label, "skipped", "no URL to fetch from")
-        _validate(files, fmt, spec, text)
+        count = _validate(files, fmt, spec, text)
+        _check_not_truncated(store, spec, text, count, origin)
     except (FetchError, ParseError) as exc:
         return SyncResult(*label, "failed", exc.message)
     except OSError as exc:

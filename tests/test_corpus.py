@@ -136,3 +136,74 @@ def test_small_index_is_incremental(small_settings) -> None:  # type: ignore[no-
     assert report.added == 0 and report.removed == 0 and report.chunks > 100
     state = json.loads(next((small_settings.data_dir / "index").glob("*/state.json")).read_text())
     assert {t["source"] for t in state["texts"]} == {"chips-act", "sovereignty-article"}
+
+
+@needs_mirror
+def test_sync_fetches_over_http_with_retries_and_a_clear_user_agent(tmp_path: Path) -> None:
+    """EUR-Lex is stood in for by a local HTTP server serving the real page (503 first, then 200)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    page = (MIRROR / "ai-act-amendments" / "digital_omnibus_ai_32026R1744_eurlex_html_2026-09-02.html").read_bytes()
+    seen: list[tuple[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            seen.append((self.path, self.headers.get("User-Agent", "")))
+            if len(seen) == 1:
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = page if "good" in self.path else b"<html><body><p>Please accept cookies</p></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", knowledge)
+    toml = (knowledge / "sources.toml").read_text(encoding="utf-8")
+    toml = toml.replace(
+        'fetch_url = "https://eur-lex.europa.eu/legal-content/EN/TXT/HTML/?uri=CELEX:32026R1744"',
+        f'fetch_url = "{base}/good?uri=CELEX:32026R1744"',
+    ).replace(
+        'fetch_url = "https://eur-lex.europa.eu/legal-content/EN/TXT/HTML/?uri=CELEX:32023R1781"',
+        f'fetch_url = "{base}/cookies?uri=CELEX:32023R1781"',
+    )
+    (knowledge / "sources.toml").write_text(toml, encoding="utf-8")
+    settings = make_settings(tmp_path / "data", knowledge_dir=knowledge, fetch_retries=2)
+    try:
+        omnibus = sync(load_manifest(settings.manifest_path), settings, source="ai-omnibus")
+        chips = sync(load_manifest(settings.manifest_path), settings, source="chips-act")
+    finally:
+        server.shutdown()
+    assert [r.status for r in omnibus] == ["new"], omnibus
+    assert omnibus[0].version is not None and omnibus[0].version.format == "eurlex-html"
+    assert omnibus[0].version.origin.startswith(base)
+    assert seen[0][0] == seen[1][0]  # the 503 was retried
+    assert all(ua.startswith("policybot/") for _, ua in seen)
+    assert [r.status for r in chips] == ["failed"] and "not an act" in chips[0].detail
+    assert VersionStore(settings.versions_dir).find("chips-act", "en") == []
+
+
+@needs_mirror
+def test_a_truncated_new_version_is_refused_and_the_last_good_one_kept(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "chips-act").mkdir(parents=True)
+    full = (MIRROR / "chips-act" / "chips-act.md").read_text(encoding="utf-8")
+    (mirror / "chips-act" / "chips-act.md").write_text(full, encoding="utf-8")
+    settings = make_settings(tmp_path / "data")
+    assert [r.status for r in sync(manifest(), settings, source="chips-act", mirror=mirror)] == ["new"]
+    (mirror / "chips-act" / "chips-act.md").write_text(full[: len(full) // 3], encoding="utf-8")
+    results = sync(manifest(), settings, source="chips-act", mirror=mirror)
+    assert [r.status for r in results] == ["failed"] and "looks truncated" in results[0].detail
+    assert "chips-act.md" in results[0].detail
+    assert len(VersionStore(settings.versions_dir).find("chips-act", "en")) == 1
