@@ -330,15 +330,20 @@ def slack(
 def feedback(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """List the 👍/👎 feedback given in Slack."""
     from .slack.feedback import list_feedback
+    from .staleness import current_unit_versions, stale_citations
 
     rows = list_feedback(settings())
+    current = current_unit_versions(settings())
+    for r in rows:
+        cites = r.get("citations") or []
+        r["changed_since"] = stale_citations(cites if isinstance(cites, list) else [], current)
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
         return
     if not rows:
         out.print("No feedback yet.")
         return
-    table = Table("when", "vote", "question", "answer", "user", "channel", title=f"Feedback ({len(rows)})")
+    table = Table("when", "vote", "question", "answer", "user", "channel", "source changed since", title=f"Feedback ({len(rows)})")
     for r in rows:
         table.add_row(
             str(r.get("created_at", ""))[:16],
@@ -347,6 +352,7 @@ def feedback(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")]
             escape(str(r.get("answer", ""))[:60]),
             str(r.get("user_id", "")),
             str(r.get("channel_id", "")),
+            escape("; ".join(r["changed_since"])) or "-",
         )
     out.print(table)
 

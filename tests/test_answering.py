@@ -145,3 +145,29 @@ def test_chat_follow_up_carries_the_source(small_data_dir: Path) -> None:
     answers = proc.stdout.split("you> ")
     assert len(answers) >= 3
     assert "Chips Act, Article" in answers[2]  # the follow-up was answered from the Chips Act
+
+
+def test_feedback_says_when_a_quoted_text_has_changed_since(small_data_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from bot.models import Answer, Citation
+    from bot.slack.feedback import FeedbackStore
+
+    data = tmp_path / "data"
+    shutil.copytree(small_data_dir, data)
+    current = json.loads(next((data / "index").glob("*/state.json")).read_text())["texts"]
+    chips_version = next(t["version"] for t in current if t["source"] == "chips-act")
+    store = FeedbackStore(data)
+    old = Answer(question="crisis?", text="“…” [1]", citations=[
+        Citation(n=1, source="chips-act", unit="art-23", ref="Article 23(3)", quote="may activate the crisis stage", language="en", version="2020-01-01_0ld"),
+    ])
+    fresh = Answer(question="board?", text="“…” [1]", citations=[
+        Citation(n=1, source="chips-act", unit="art-29", ref="Article 29(1)", quote="The Board", language="en", version=chips_version),
+    ])
+    assert store.record(store.remember(old), "down", user_id="U1", channel_id="C1")
+    assert store.record(store.remember(fresh), "up", user_id="U1", channel_id="C1")
+    proc = _cli("feedback", "--json", data=data)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["question"]: r for r in json.loads(proc.stdout)}
+    assert rows["crisis?"]["changed_since"] == [f"chips-act Article 23(3): quoted from 2020-01-01_0ld, now {chips_version}"]
+    assert rows["board?"]["changed_since"] == []
