@@ -26,6 +26,7 @@ demo: setup
 	$(BIN)/policybot ask "$(QUESTION)"
 
 test: setup
+	$(BIN)/ruff check bot tests bench
 	$(BIN)/python -m pytest
 
 eval: setup

@@ -13,7 +13,7 @@ import pytest
 from bot.citations import verify_quote
 from bot.errors import QuestionError
 from bot.models import NO_ANSWER
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT
 
 
 def _check_citations(assistant, answer) -> None:  # type: ignore[no-untyped-def]

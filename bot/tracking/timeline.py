@@ -21,7 +21,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -65,7 +64,7 @@ EIF_RELATIVE = re.compile(
     re.I,
 )
 #: What must stand between a verb of application and the date it governs: same clause, a preposition last.
-_BEFORE_DATE = re.compile(rf"\b(?P<verb>enter into force|appl(?:y|ies)|applicable)\b[^;.]{{0,220}}?\b(?P<prep>from|after|on)\s*$", re.I)
+_BEFORE_DATE = re.compile(r"\b(?P<verb>enter into force|appl(?:y|ies)|applicable)\b[^;.]{0,220}?\b(?P<prep>from|after|on)\s*$", re.I)
 _SUBJECT_END = re.compile(r",?\s*(?:which\s+)?(?:shall|will)\s+(?:enter into force|apply|be applicable|become applicable)\b.*$", re.I | re.S)
 _LEAD_LABEL = re.compile(r"^\s*(?:[,;]\s*)?(?:and\s+)?(?:\([a-z0-9]+\)\s*)?", re.I)
 _PRONOUNS = {"it", "they", "this", "these"}
@@ -91,7 +90,7 @@ class DateError(QuestionError):
     def __init__(self, raw: str) -> None:
         super().__init__(
             f"Cannot read {raw!r} as a date: write it like {DATE_EXAMPLE}.",
-            help=f"Examples: --as-of 2026-03-01, --as-of \"1 March 2026\", or ask \"what applies on 1 March 2026?\"",
+            help="Examples: --as-of 2026-03-01, --as-of \"1 March 2026\", or ask \"what applies on 1 March 2026?\"",
         )
 
 
