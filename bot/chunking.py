@@ -71,8 +71,9 @@ def split_long(text: str, max_tokens: int, count: Callable[[str], int]) -> list[
 
 
 def chunk_unit(
-    unit: Unit, version: str, max_tokens: int, count: Callable[[str], int]
+    unit: Unit, version: str, max_tokens: int, count: Callable[[str], int], overlap: int = 0
 ) -> list[Chunk]:
+    """Chunks of one unit; ``overlap`` pieces at the end of a chunk are repeated at the start of the next."""
     budget = max_tokens - count(header(unit)) - 4
     groups: list[list[tuple[Block, str]]] = []
     cur: list[tuple[Block, str]] = []
@@ -83,7 +84,10 @@ def chunk_unit(
             n = count(text)
             if cur and cur_tokens + n > budget:
                 groups.append(cur)
-                cur, cur_tokens = [], 0
+                carry = cur[-overlap:] if overlap else []
+                while carry and sum(count(t) for _, t in carry) + n > budget:
+                    carry = carry[1:]
+                cur, cur_tokens = list(carry), sum(count(t) for _, t in carry)
             cur.append((block, text))
             cur_tokens += n
     if cur:
@@ -120,11 +124,11 @@ def chunk_unit(
 
 
 def chunk_units(
-    units: Iterable[Unit], version: str, max_tokens: int, count: Callable[[str], int]
+    units: Iterable[Unit], version: str, max_tokens: int, count: Callable[[str], int], overlap: int = 0
 ) -> list[Chunk]:
     out: list[Chunk] = []
     for unit in units:
-        out.extend(chunk_unit(unit, version, max_tokens, count))
+        out.extend(chunk_unit(unit, version, max_tokens, count, overlap))
     return out
 
 

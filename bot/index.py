@@ -178,7 +178,7 @@ def build_index(
         by_version.setdefault(version, []).append(unit)
     counter = TokenCounter(embedder.count_tokens, _load_counts(settings, name))
     for version, units in by_version.items():
-        chunks.extend(chunk_units(units, version, settings.chunk_tokens, counter))
+        chunks.extend(chunk_units(units, version, settings.chunk_tokens, counter, settings.chunk_overlap_blocks))
 
     client = open_client(settings)
     if rebuild:

@@ -125,6 +125,13 @@ def test_chunks_stay_within_one_unit_and_the_token_budget() -> None:
     assert any(c.ref == "Article 9(2)" for c in chunks)
     assert "".join(c.text.replace("\n", " ") for c in chunks).replace(" ", "") == " ".join(b.text for b in unit.blocks).replace(" ", "")
     assert len({c.id for c in chunks}) == len(chunks)
+    points = _unit([f"({i}) point {i} " + "words " * 18 for i in range(12)])
+    plain = chunk_unit(points, "v1", 80, count)
+    overlapping = chunk_unit(points, "v1", 80, count, overlap=1)
+    assert len(overlapping) > len(plain)
+    for a, b in zip(overlapping, overlapping[1:]):
+        assert b.text.split("\n")[0] == a.text.split("\n")[-1]  # the last point repeats
+        assert count(b.text) <= 80
     again = chunk_unit(unit, "v2", 80, count)
     assert {c.id for c in again}.isdisjoint({c.id for c in chunks})  # the version is part of the id
 
