@@ -93,8 +93,13 @@ def chunk_unit(
     if cur:
         groups.append(cur)
     chunks: list[Chunk] = []
-    for order, group in enumerate(groups):
+    seen: set[str] = set()
+    for group in groups:
         text = "\n".join(t for _, t in group)
+        if text in seen:  # the same words twice in one unit (a repeated point) are one chunk
+            continue
+        seen.add(text)
+        order = len(chunks)
         first = group[0][0]
         paths = []
         for b, _ in group:
