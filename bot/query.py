@@ -39,25 +39,24 @@ _REF_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:recital|overweging)s?\s*\(?(\d{1,3})\)?", re.I), "rct"),
 ]
 
-#: Acts that are often asked about and that policybot does not index.
-FOREIGN_ACTS = {
-    "mica": "Markets in Crypto-Assets Regulation (MiCA)",
-    "gdpr": "General Data Protection Regulation (GDPR)",
-    "avg": "Algemene verordening gegevensbescherming (AVG/GDPR)",
-    "dora": "Digital Operational Resilience Act (DORA)",
-    "psd2": "Payment Services Directive (PSD2)",
-    "psd3": "Payment Services Directive (PSD3)",
-    "mifid": "MiFID",
-    "mifid ii": "MiFID II",
-    "crr": "Capital Requirements Regulation (CRR)",
-    "crd": "Capital Requirements Directive (CRD)",
-    "dsa": "Digital Services Act (DSA)",
-    "dma": "Digital Markets Act (DMA)",
-    "digital services act": "Digital Services Act (DSA)",
-    "digital markets act": "Digital Markets Act (DMA)",
-    "cyber resilience act": "Cyber Resilience Act",
-    "eidas": "eIDAS Regulation",
-    "solvency ii": "Solvency II",
+#: Acts that are often asked about and that policybot does not index: alias -> (name, OJ number).
+FOREIGN_ACTS: dict[str, tuple[str, str]] = {
+    "mica": ("Markets in Crypto-Assets Regulation (MiCA)", "2023/1114"),
+    "gdpr": ("General Data Protection Regulation (GDPR)", "2016/679"),
+    "avg": ("Algemene verordening gegevensbescherming (AVG/GDPR)", "2016/679"),
+    "dora": ("Digital Operational Resilience Act (DORA)", "2022/2554"),
+    "psd2": ("Payment Services Directive (PSD2)", "2015/2366"),
+    "mifid": ("MiFID II", "2014/65"),
+    "mifid ii": ("MiFID II", "2014/65"),
+    "crr": ("Capital Requirements Regulation (CRR)", "575/2013"),
+    "crd": ("Capital Requirements Directive (CRD)", "2013/36"),
+    "dsa": ("Digital Services Act (DSA)", "2022/2065"),
+    "dma": ("Digital Markets Act (DMA)", "2022/1925"),
+    "digital services act": ("Digital Services Act (DSA)", "2022/2065"),
+    "digital markets act": ("Digital Markets Act (DMA)", "2022/1925"),
+    "cyber resilience act": ("Cyber Resilience Act", "2024/2847"),
+    "eidas": ("eIDAS Regulation", "910/2014"),
+    "solvency ii": ("Solvency II", "2009/138"),
 }
 
 
@@ -68,7 +67,7 @@ class Query:
     refs: list[str] = field(default_factory=list)  # unit ids: 'art-99', 'annex-iii', 'rct-47'
     paragraphs: dict[str, str] = field(default_factory=dict)  # 'art-6' -> '3'
     sources: list[str] = field(default_factory=list)
-    foreign: list[str] = field(default_factory=list)
+    foreign: list[tuple[str, str]] = field(default_factory=list)  # (name, OJ number) of acts not indexed
 
 
 def clean_question(raw: str | bytes) -> str:
@@ -131,12 +130,12 @@ def find_refs(text: str) -> tuple[list[str], dict[str, str]]:
     return refs, paragraphs
 
 
-def find_foreign(text: str) -> list[str]:
+def find_foreign(text: str) -> list[tuple[str, str]]:
     folded = fold(text)
-    hits = []
-    for key, name in FOREIGN_ACTS.items():
-        if re.search(r"(?<![\w-])" + re.escape(key) + r"(?![\w-])", folded):
-            hits.append(name)
+    hits: list[tuple[str, str]] = []
+    for key, act in FOREIGN_ACTS.items():
+        if re.search(r"(?<![\w-])" + re.escape(key) + r"(?![\w-])", folded) and act not in hits:
+            hits.append(act)
     return hits
 
 

@@ -221,9 +221,11 @@ class ExtractiveAnswerer:
         k = k or self.settings.top_k
         lang = q.lang
         hits = [r.primary for r in results[:k]]
-        if q.foreign and not q.sources:
+        unknown = [name for name, number in q.foreign if not any(number in r.text() for r in results[:k])]
+        if unknown and not q.sources:
+            # An act policybot does not index, which the retrieved texts do not refer to either.
             known = ", ".join(self.short(s) for s in self.retriever.sources)
-            return self._abstain(q, results, k, notice=FOREIGN[lang].format(acts=", ".join(q.foreign), known=known))
+            return self._abstain(q, results, k, notice=FOREIGN[lang].format(acts=", ".join(unknown), known=known))
         cands = self.candidates(q, results, k)
         if not cands:
             return self._abstain(q, results, k)
