@@ -17,6 +17,7 @@ from .errors import QuestionError
 from .sources import Manifest, fold
 
 MAX_QUESTION_CHARS = 2000
+TARGETED_MAX_WORDS = 15
 
 _EN = set(
     "the a an of to in is are what which who when how does do did can could should must under for with and or "
@@ -68,6 +69,12 @@ class Query:
     paragraphs: dict[str, str] = field(default_factory=dict)  # 'art-6' -> '3'
     sources: list[str] = field(default_factory=list)
     foreign: list[tuple[str, str]] = field(default_factory=list)  # (name, OJ number) of acts not indexed
+
+    @property
+    def targeted(self) -> bool:
+        """A short question that names a unit is about that unit ("What does Article 4a allow?");
+        a long one that mentions it ("their Annex III tool …") only gives context."""
+        return bool(self.refs) and len(self.text.split()) <= TARGETED_MAX_WORDS
 
 
 def clean_question(raw: str | bytes) -> str:

@@ -274,8 +274,11 @@ class Retriever:
                         exact = bool(para) and para in {p.split(".")[0] for p in chunk.paths.split(",")}
                         # Above everything else, in the order the question names them; the named
                         # paragraph first within its unit.
-                        lift = top * (1.2 if exact else 1.1) - top * 0.01 * (i + j) - top * 0.001 * chunk.order
-                        hit.score = max(hit.score, lift)
+                        if q.targeted:
+                            lift = top * (1.2 if exact else 1.1) - top * 0.01 * (i + j) - top * 0.001 * chunk.order
+                            hit.score = max(hit.score, lift)
+                        else:  # mentioned in passing: a candidate, not the answer
+                            hit.score += (1.5 if exact else 1.0) / RRF_K
 
     def _group(self, hits: list[Hit], qlang: str, lang: str | None) -> list[Result]:
         by_key: dict[tuple[str, str], Result] = {}

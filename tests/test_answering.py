@@ -171,3 +171,8 @@ def test_feedback_says_when_a_quoted_text_has_changed_since(small_data_dir: Path
     rows = {r["question"]: r for r in json.loads(proc.stdout)}
     assert rows["crisis?"]["changed_since"] == [f"chips-act Article 23(3): quoted from 2020-01-01_0ld, now {chips_version}"]
     assert rows["board?"]["changed_since"] == []
+
+
+def test_a_short_question_naming_a_unit_is_answered_from_it(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    answer = small_assistant.ask("What does Article 26 of the Chips Act allow?")
+    assert answer.citations and all(c.unit == "art-26" for c in answer.citations)

@@ -21,7 +21,6 @@ from ..query import Query
 from ..retrieval import TIMELINE, Result, Retriever, stem_tokens
 from ..sources import Manifest
 
-AMENDING_ACT = "Regulation (EU) 2026/1744"
 MAX_QUOTE_WORDS = 70
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z‘“(])")
 _CLAUSE = re.compile(r"(?<=[,;:])\s+")
@@ -38,14 +37,18 @@ _DATE = re.compile(
 )
 
 NOTES = {
-    "amended": {"en": f"as amended by {AMENDING_ACT}", "nl": f"zoals gewijzigd bij {AMENDING_ACT}"},
-    "inserted": {"en": f"inserted by {AMENDING_ACT}", "nl": f"ingevoegd bij {AMENDING_ACT}"},
-    "predates": {
-        "en": f"Dutch text of 2024; it predates {AMENDING_ACT}",
-        "nl": f"Nederlandse tekst van 2024; dateert van vóór {AMENDING_ACT}",
-    },
-    "current": {"en": "current English wording", "nl": "huidige Engelse tekst"},
+    "amended": {"en": "as amended by {act}", "nl": "zoals gewijzigd bij {act}"},
+    "inserted": {"en": "inserted by {act}", "nl": "ingevoegd bij {act}"},
+    "predates": {"en": "this language version predates {act}", "nl": "deze taalversie dateert van vóór {act}"},
+    "current": {"en": "current wording", "nl": "huidige tekst"},
 }
+_KINDS = {"R": "Regulation", "L": "Directive", "D": "Decision"}
+
+
+def act_name(celex: str) -> str:
+    """'32026R1744' -> 'Regulation (EU) 2026/1744' (the CELEX itself when it reads otherwise)."""
+    m = re.fullmatch(r"3(\d{4})([RLD])0*(\d+)", celex)
+    return f"{_KINDS[m.group(2)]} (EU) {m.group(1)}/{m.group(3)}" if m else celex
 LEAD = {"en": "The sources say:", "nl": "De bronnen zeggen:"}
 NEAREST = {"en": "Nearest sources:", "nl": "Dichtstbijzijnde bronnen:"}
 FOREIGN = {
@@ -181,6 +184,8 @@ class ExtractiveAnswerer:
                         overlap = matched / total if total else 0.0
                         para = q.paragraphs.get(unit.unit)
                         exact = 0.3 if para and block.path.split(".")[0] == para else 0.0
+                        if q.targeted and unit.unit in q.refs:
+                            exact += 0.5  # the question names this unit: answer from it
                         if dated and _DATE.search(sentence):
                             exact += 0.3
                         if counted and _NUMBER.search(sentence):
@@ -190,15 +195,46 @@ class ExtractiveAnswerer:
                         out.append(Candidate(result, hit, unit, block, sentence, score, overlap))
         return out
 
-    def _note(self, unit: Unit, block: Block) -> str | None:
-        if unit.source == "ai-act" and unit.language == "nl":
-            return NOTES["predates"][unit.language]
-        if unit.amended_by:
-            if unit.unit in {"art-4a", "art-60a", "annex-xiv"} or re.fullmatch(r"art-75[a-d]", unit.unit):
-                return NOTES["inserted"]["en"]
-            if block.amended:
-                return NOTES["amended"]["en"]
+    def _texts(self) -> list[dict]:  # type: ignore[type-arg]
+        return list(self.retriever.snapshot.state.get("texts", []))
+
+    def _predates(self, unit: Unit) -> bool:
+        """Is the unit's language version older than the source's current text?"""
+        return any(t["source"] == unit.source and t["language"] == unit.language and t.get("predates_current") for t in self._texts())
+
+    def _current_language(self, source: str) -> str | None:
+        for t in self._texts():
+            if t["source"] == source and not t.get("predates_current"):
+                return str(t["language"])
         return None
+
+    def _amender(self, source: str) -> str:
+        """The act that made the current text (from the manifest), by name."""
+        try:
+            spec = self.manifest.get(source)
+            return act_name(self.manifest.get(spec.amended_by[-1]).celex) if spec.amended_by else ""
+        except Exception:
+            return ""
+
+    def _note(self, unit: Unit, block: Block, lang: str = "en") -> str | None:
+        if self._predates(unit):
+            act = self._amender(unit.source) or "the current text"
+            return NOTES["predates"][lang].format(act=act)
+        if unit.amended_by:
+            act = act_name(unit.amended_by)
+            # Letter-numbered articles (4a, 75b) and annexes missing from the older version were inserted.
+            inserted = bool(re.fullmatch(r"art-\d+[a-z]", unit.unit)) or (
+                unit.kind == "annex" and self._missing_in_older(unit)
+            )
+            if inserted:
+                return NOTES["inserted"][lang].format(act=act)
+            if block.amended:
+                return NOTES["amended"][lang].format(act=act)
+        return None
+
+    def _missing_in_older(self, unit: Unit) -> bool:
+        older = [t["language"] for t in self._texts() if t["source"] == unit.source and t.get("predates_current")]
+        return bool(older) and all(self.retriever.unit(unit.source, lang, unit.unit) is None for lang in older)
 
     def _citation(self, n: int, unit: Unit, block: Block, quote: str, note: str | None) -> Citation:
         title = self.short(unit.source) + (f" — {unit.title}" if unit.title else "")
@@ -251,15 +287,15 @@ class ExtractiveAnswerer:
             if not verify_quote(quote, c.unit.text):
                 continue
             n = len(citations) + 1
-            note = self._note(c.unit, c.block)
+            note = self._note(c.unit, c.block, lang)
             citations.append(self._citation(n, c.unit, c.block, quote, note))
             marks = f"[{n}]"
-            if c.unit.source == "ai-act" and c.unit.language == "nl":
+            if self._predates(c.unit):
                 current = self._current_wording(c.unit, c.block)
                 if current is not None:
                     cur_unit, cur_block, cur_quote = current
                     m = len(citations) + 1
-                    cur_note = self._note(cur_unit, cur_block) or NOTES["current"][lang]
+                    cur_note = self._note(cur_unit, cur_block, lang) or NOTES["current"][lang]
                     citations.append(self._citation(m, cur_unit, cur_block, cur_quote, cur_note))
                     marks += f"[{m}]"
             label = f"{self.short(c.unit.source)}, {c.block.ref or c.unit.ref}"
@@ -303,18 +339,19 @@ class ExtractiveAnswerer:
                 break
         return chosen
 
-    def _current_wording(self, nl_unit: Unit, nl_block: Block) -> tuple[Unit, Block, str] | None:
-        """For a Dutch 2024 AI Act unit that the amendment changed: the current English block."""
-        en = self.retriever.unit("ai-act", "en", nl_unit.unit)
-        if en is None or not en.amended_by:
+    def _current_wording(self, old_unit: Unit, old_block: Block) -> tuple[Unit, Block, str] | None:
+        """For a unit of an older language version that the amendment changed: the current block."""
+        lang = self._current_language(old_unit.source)
+        cur = self.retriever.unit(old_unit.source, lang, old_unit.unit) if lang else None
+        if cur is None or not cur.amended_by:
             return None
-        same = [b for b in en.blocks if b.path == nl_block.path]
-        amended = [b for b in en.blocks if b.amended]
-        block = (same or amended or en.blocks)[0]
-        quote = shorten(split_sentences(block.text)[0] if block.text else block.text, set(), "en")
-        if not quote or not verify_quote(quote, en.text):
+        same = [b for b in cur.blocks if b.path == old_block.path]
+        amended = [b for b in cur.blocks if b.amended]
+        block = (same or amended or cur.blocks)[0]
+        quote = shorten(split_sentences(block.text)[0] if block.text else block.text, set(), cur.language)
+        if not quote or not verify_quote(quote, cur.text):
             return None
-        return en, block, quote
+        return cur, block, quote
 
     def _enough(self, q: Query, best: Candidate, top_dense: float) -> bool:
         """Is the best evidence strong enough to answer instead of abstaining?"""
@@ -334,7 +371,7 @@ class ExtractiveAnswerer:
             block = unit.blocks[0]
             quote = shorten(split_sentences(block.text)[0], set(), unit.language)
             if verify_quote(quote, unit.text):
-                nearest.append(self._citation(len(nearest) + 1, unit, block, quote, self._note(unit, block)))
+                nearest.append(self._citation(len(nearest) + 1, unit, block, quote, self._note(unit, block, q.lang)))
         text = NO_ANSWER[q.lang]
         if notice:
             text += " " + notice
