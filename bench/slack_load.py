@@ -76,6 +76,11 @@ def main() -> None:
     parser.add_argument("--fake-answers", action="store_true", help="canned answers instead of the real Assistant")
     parser.add_argument("--redeliver", type=int, default=0, help="re-send this many events with X-Slack-Retry-Num")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for all answers")
+    parser.add_argument(
+        "--closed-loop", action="store_true",
+        help="each of the --concurrency senders waits for its answer before sending the next event "
+        "(people waiting in Slack); default: send as soon as the previous event is acked (a burst)",
+    )
     args = parser.parse_args()
 
     api, api_server = start_fake_slack_api()
@@ -105,6 +110,12 @@ def main() -> None:
         resp = slack.event(event, event_id=event_id, retry=retry)
         acks.append(resp.seconds)
         statuses[resp.status] += 1
+        if args.closed_loop and retry is None:
+            deadline = time.perf_counter() + args.timeout
+            while time.perf_counter() < deadline and not any(
+                c.params.get("thread_ts") == event["ts"] for c in api.named("chat.postMessage")
+            ):
+                time.sleep(0.005)
 
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
@@ -123,7 +134,8 @@ def main() -> None:
     lost = sum(1 for _, e in events if e["ts"] not in answered)
     duplicated = sum(len(v) - 1 for v in answered.values())
     ms = lambda s: f"{s * 1000:.1f} ms"  # noqa: E731
-    print(f"events: {args.events} ({args.redeliver} redelivered), concurrency {args.concurrency}, "
+    print(f"events: {args.events} ({args.redeliver} redelivered), concurrency {args.concurrency} "
+          f"({'closed loop' if args.closed_loop else 'burst'}), "
           f"answers: {'fake' if args.fake_answers else 'real Assistant'}; HTTP statuses {dict(statuses)}")
     print(f"ack latency   p50 {ms(pct(acks, 50))}  p95 {ms(pct(acks, 95))}  max {ms(max(acks))}")
     print(f"time to answer p50 {ms(pct(answer_times, 50))}  p95 {ms(pct(answer_times, 95))}  "
