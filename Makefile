@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # The offline mirror of the official texts, if it lies beside the checkout.
 MIRROR ?= $(wildcard ../shared/corpus)
-QUESTION ?= What is the maximum fine for using a prohibited AI practice under the AI Act?
+QUESTION ?= Is AI credit scoring of consumers high-risk under the AI Act?
 
 .PHONY: setup demo test bench eval clean
 
