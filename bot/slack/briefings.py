@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import Settings
+
 NOT_YET = "Briefings are not available yet — they are coming soon. Meanwhile, ask me a question with `/policy <question>`."
 NOT_YET_TIMELINE = "The timeline is not available yet — it is coming soon. Meanwhile, ask me a question with `/policy <question>`."
 
@@ -25,29 +27,31 @@ class Briefings:
     timeline: Callable[[], Any] | None = None
 
 
-_assistants: dict[str, Any] = {}
+def default_briefings(settings: Settings, answerer: Any) -> Briefings:
+    """The real briefing and timeline, on the Slack app's own settings and Assistant.
 
+    The answerer is reused when it is an :class:`~bot.assistant.Assistant`, so the index is
+    loaded once per process; any other answerer gets an Assistant of its own on first use.
+    """
+    own: list[Any] = []
 
-def slack_brief(source_id: str) -> str:
-    """The briefing on one source as mrkdwn (one Assistant per data dir, reused)."""
-    from ..assistant import Assistant
-    from ..config import get_settings
-    from ..tracking.briefing import build_briefing, render_mrkdwn
+    def assistant() -> Any:
+        from ..assistant import Assistant
 
-    settings = get_settings()
-    key = str(settings.data_dir.resolve())
-    if key not in _assistants:
-        _assistants[key] = Assistant(settings)
-    return render_mrkdwn(build_briefing(_assistants[key], source_id))
+        if isinstance(answerer, Assistant):
+            return answerer
+        if not own:
+            own.append(Assistant(settings))
+        return own[0]
 
+    def brief(source_id: str) -> str:
+        from ..tracking.briefing import build_briefing, render_mrkdwn
 
-def slack_timeline() -> str:
-    """The application timeline of every source as mrkdwn."""
-    from ..config import get_settings
-    from ..tracking.timeline import load_timeline, timeline_mrkdwn
+        return render_mrkdwn(build_briefing(assistant(), source_id))
 
-    return timeline_mrkdwn(load_timeline(get_settings()))
+    def timeline() -> str:
+        from ..tracking.timeline import load_timeline, timeline_mrkdwn
 
+        return timeline_mrkdwn(load_timeline(settings))
 
-def default_briefings() -> Briefings:
-    return Briefings(brief=slack_brief, timeline=slack_timeline)
+    return Briefings(brief=brief, timeline=timeline)

@@ -47,7 +47,7 @@ def source_names(settings: Settings) -> dict[str, str]:
 class SlackContext:
     settings: Settings
     answerer: Answerer
-    briefings: Briefings = field(default_factory=default_briefings)
+    briefings: Briefings = field(default_factory=Briefings)
     bot_user_id: str | None = None
     access: AccessPolicy = field(default_factory=AccessPolicy)
     deduper: EventDeduper | None = None
@@ -60,7 +60,7 @@ class SlackContext:
         return cls(
             settings=settings,
             answerer=answerer,
-            briefings=briefings or default_briefings(),
+            briefings=briefings or default_briefings(settings, answerer),
             access=AccessPolicy.from_settings(settings),
             deduper=EventDeduper(settings.data_dir),
             feedback=FeedbackStore(settings.data_dir),
