@@ -69,6 +69,23 @@ class Query:
     paragraphs: dict[str, str] = field(default_factory=dict)  # 'art-6' -> '3'
     sources: list[str] = field(default_factory=list)
     foreign: list[tuple[str, str]] = field(default_factory=list)  # (name, OJ number) of acts not indexed
+    names: list[tuple[int, int, str]] = field(default_factory=list)  # where the text names a source
+
+    def topic(self, indexed: list[str] | set[str]) -> str:
+        """The question without the names of indexed sources it names.
+
+        A name picks the source ("per the ABN AMRO article"); as search terms it would only
+        favour the passages that repeat it (the article's title, the Chips Act's amendments to
+        other acts) over the passages that answer. Names of sources not in the index stay:
+        there they are the topic ("the '28th regime'").
+        """
+        out, pos = [], 0
+        for start, end, sid in self.names:
+            if sid in indexed:
+                out.append(self.text[pos:start])
+                pos = end
+        out.append(self.text[pos:])
+        return re.sub(r"\s+", " ", " ".join(out)).strip() or self.text
 
     @property
     def targeted(self) -> bool:
@@ -150,11 +167,13 @@ def parse_query(raw: str, manifest: Manifest, lang: str | None = None) -> Query:
     text = clean_question(raw)
     language = lang or detect_language(text)
     refs, paragraphs = find_refs(text)
+    names = manifest.name_spans(text)
     return Query(
         text=text,
         lang=language,
         refs=refs,
         paragraphs=paragraphs,
-        sources=manifest.find_in(text),
+        sources=list(dict.fromkeys(sid for _, _, sid in names)),
         foreign=find_foreign(text),
+        names=names,
     )

@@ -183,8 +183,9 @@ class Retriever:
             lists.append(("dense", 1.0, self.dense(q, n // 2, named, lang)))
         t1 = time.perf_counter()
         lex_lang = lang or q.lang
+        topic = q.topic(self.sources)
         if lex_lang in self.lexical:
-            lexical = [(c, s) for c, s in self.lexical[lex_lang].search(q.text, n * 2) if not sources or c.source in sources]
+            lexical = [(c, s) for c, s in self.lexical[lex_lang].search(topic, n * 2) if not sources or c.source in sources]
             lists.append(("lexical", 1.0, lexical[:n]))
         for other, index in self.lexical.items():
             if other == lex_lang or lang:

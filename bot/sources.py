@@ -112,24 +112,39 @@ class Manifest(BaseModel):
                 pairs.append((fold(alias), s.id))
         pairs.sort(key=lambda p: -len(p[0]))
         # An alias followed by a number names a unit, not a source: "the article 5" is not the ABN article.
-        return [(re.compile(r"(?<![\w/])" + re.escape(a) + r"(?![\w/])(?!\s*\d)"), sid) for a, sid in pairs if len(a) >= 3]
+        return [
+            (re.compile(r"(?<![\w/])" + re.escape(a).replace(r"\ ", r"\s+") + r"(?![\w/])(?!\s*\d)"), sid)
+            for a, sid in pairs
+            if len(a) >= 3
+        ]
+
+    def name_spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Where ``text`` names a source: (start, end, source id), in text order, longest names first."""
+        folded = fold_same_length(text)
+        found: list[tuple[int, int, str]] = []
+        for pattern, sid in self.alias_patterns():
+            for m in pattern.finditer(folded):
+                if any(a < m.end() and m.start() < b for a, b, _ in found):
+                    continue
+                found.append((m.start(), m.end(), sid))
+        return sorted(found)
 
     def find_in(self, text: str) -> list[str]:
         """Source ids named in ``text``, in order of first mention."""
-        folded = fold(text)
-        found: list[tuple[int, str]] = []
-        taken: list[tuple[int, int]] = []
-        for pattern, sid in self.alias_patterns():
-            for m in pattern.finditer(folded):
-                if any(a < m.end() and m.start() < b for a, b in taken):
-                    continue
-                taken.append((m.start(), m.end()))
-                found.append((m.start(), sid))
         out: list[str] = []
-        for _, sid in sorted(found):
+        for _, _, sid in self.name_spans(text):
             if sid not in out:
                 out.append(sid)
         return out
+
+
+def fold_same_length(text: str) -> str:
+    """:func:`fold` one character for one, so that positions in the result are positions in ``text``."""
+    out = []
+    for ch in text:
+        base = unicodedata.normalize("NFKD", ch)[:1].lower()[:1] or ch
+        out.append({"’": "'", "‘": "'"}.get(base, base if not base.isspace() else " "))
+    return "".join(out)
 
 
 def fold(text: str) -> str:

@@ -31,6 +31,18 @@ _QUANTITY = re.compile(
     re.I,
 )
 _NUMBER = re.compile(r"\d")
+#: Questions that ask for a period ("how long can the crisis stage last?", "binnen hoeveel dagen").
+_DURATION = re.compile(
+    r"\b(how long|for how long|how many (?:days|weeks|months|years|hours)|within what (?:period|time)|"
+    r"what (?:period|time limit|deadline)|hoe lang|hoeveel (?:dagen|weken|maanden|jaar|jaren|uur)|binnen welke termijn)\b",
+    re.I,
+)
+_PERIOD = re.compile(
+    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|thirty|een|twee|drie|vier|"
+    r"vijf|zes|zeven|acht|negen|tien|twaalf|vijftien|dertig)\s+(?:calendar |working |werk)?(?:days?|weeks?|months?|years?|hours?|"
+    r"dagen|dag|weken|week|maanden|maand|jaar|jaren|uur)\b",
+    re.I,
+)
 _DATE = re.compile(
     r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December|"
     r"januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december) \d{4}\b"
@@ -156,9 +168,11 @@ class ExtractiveAnswerer:
         return unit, blocks
 
     def candidates(self, q: Query, results: list[Result], k: int) -> list[Candidate]:
-        q_terms = {lang: set(stem_tokens(q.text, lang)) for lang in ("en", "nl")}
+        topic = q.topic(self.retriever.sources)
+        q_terms = {lang: set(stem_tokens(topic, lang)) for lang in ("en", "nl")}
         dated = bool(TIMELINE.search(q.text))
         counted = bool(_QUANTITY.search(q.text))
+        period = bool(_DURATION.search(q.text))
         out: list[Candidate] = []
         dense = [max((h.dense or 0.0) for h in r.hits) for r in results[:k]]
         lo, hi = (min(dense), max(dense)) if dense else (0.0, 0.0)
@@ -189,6 +203,8 @@ class ExtractiveAnswerer:
                         if dated and _DATE.search(sentence):
                             exact += 0.3
                         if counted and _NUMBER.search(sentence):
+                            exact += 0.3
+                        if period and _PERIOD.search(sentence):
                             exact += 0.3
                         same_lang = 1.0 if lang == q.lang else 0.8
                         score = (overlap + DENSE_WEIGHT * dense_norm + exact + 0.05) * prior * same_lang
@@ -281,7 +297,7 @@ class ExtractiveAnswerer:
 
         citations: list[Citation] = []
         lines: list[str] = []
-        terms = set(stem_tokens(q.text, lang))
+        terms = set(stem_tokens(q.topic(self.retriever.sources), lang))
         for c in chosen:
             quote = shorten(c.text, terms, c.unit.language)
             if not verify_quote(quote, c.unit.text):
