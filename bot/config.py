@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     chunk_overlap_blocks: int = Field(0, ge=0, le=2, description="Paragraphs/points repeated from one chunk to the next")
     chroma_host: str | None = Field(None, description="Use a Chroma server instead of the embedded one")
     chroma_port: int = 8000
+    dense_search: Literal["exact", "ann"] = Field(
+        "exact",
+        description="'exact': cosine over all chunk vectors, read from Chroma once (repeatable, fast at "
+        "this corpus size); 'ann': Chroma's HNSW query (for corpora of millions of chunks)",
+    )
 
     # --- answering ----------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50)

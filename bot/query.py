@@ -70,6 +70,7 @@ class Query:
     sources: list[str] = field(default_factory=list)
     foreign: list[tuple[str, str]] = field(default_factory=list)  # (name, OJ number) of acts not indexed
     names: list[tuple[int, int, str]] = field(default_factory=list)  # where the text names a source
+    quoted: list[str] = field(default_factory=list)  # terms in quotes: 'provider', “gebruiksverantwoordelijke”
 
     def topic(self, indexed: list[str] | set[str]) -> str:
         """The question without the names of indexed sources it names.
@@ -154,6 +155,15 @@ def find_refs(text: str) -> tuple[list[str], dict[str, str]]:
     return refs, paragraphs
 
 
+#: A term in quotes: the opening quote follows a space or starts the text ("What's" has none).
+_QUOTED = re.compile(r"(?:(?<=[\s(])|^)['‘\"“„]([^'’\"”]{2,60}?)['’\"”](?![a-zA-Z])")
+
+
+def quoted_terms(text: str) -> list[str]:
+    """Terms a question puts in quotes: "What counts as a 'first-of-a-kind' facility?" -> ['first-of-a-kind']."""
+    return [m.group(1).strip() for m in _QUOTED.finditer(text) if m.group(1).strip()]
+
+
 def find_foreign(text: str) -> list[tuple[str, str]]:
     folded = fold(text)
     hits: list[tuple[str, str]] = []
@@ -176,4 +186,5 @@ def parse_query(raw: str, manifest: Manifest, lang: str | None = None) -> Query:
         sources=list(dict.fromkeys(sid for _, _, sid in names)),
         foreign=find_foreign(text),
         names=names,
+        quoted=quoted_terms(text),
     )

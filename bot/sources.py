@@ -138,12 +138,15 @@ class Manifest(BaseModel):
         return out
 
 
+_SAME_LENGTH = {"’": "'", "‘": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-"}
+
+
 def fold_same_length(text: str) -> str:
     """:func:`fold` one character for one, so that positions in the result are positions in ``text``."""
     out = []
     for ch in text:
         base = unicodedata.normalize("NFKD", ch)[:1].lower()[:1] or ch
-        out.append({"’": "'", "‘": "'"}.get(base, base if not base.isspace() else " "))
+        out.append(_SAME_LENGTH.get(base, base if not base.isspace() else " "))
     return "".join(out)
 
 
@@ -152,6 +155,7 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = text.replace("’", "'").replace("‘", "'")
+    text = re.sub(r"[\u2010-\u2013]", "-", text)  # hyphen variants: 'high‑risk' (U+2011) is 'high-risk'
     return re.sub(r"\s+", " ", text).strip().lower()
 
 

@@ -35,7 +35,8 @@ def test_answer_cites_the_crisis_article(small_assistant) -> None:  # type: igno
     assert not answer.abstained
     assert answer.citations and answer.citations[0].source == "chips-act"
     assert any(c.unit == "art-23" for c in answer.citations)
-    assert "Council" in answer.text and "activate the crisis stage" in answer.text
+    # "how long can it last?" asks for a period: the sentence that gives one is quoted.
+    assert "not exceed 12 months" in answer.text
     _check_citations(small_assistant, answer)
     assert answer.as_of and answer.as_of[0].source == "chips-act"
     assert "#art_23" in next(c.url for c in answer.citations if c.unit == "art-23")
@@ -176,3 +177,64 @@ def test_feedback_says_when_a_quoted_text_has_changed_since(small_data_dir: Path
 def test_a_short_question_naming_a_unit_is_answered_from_it(small_assistant) -> None:  # type: ignore[no-untyped-def]
     answer = small_assistant.ask("What does Article 26 of the Chips Act allow?")
     assert answer.citations and all(c.unit == "art-26" for c in answer.citations)
+
+
+def test_source_names_pick_the_source_but_are_not_search_terms(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    from bot.query import parse_query
+
+    manifest = small_assistant.manifest
+    q = parse_query("What share of chip production does the ABN AMRO article give the Chips Act?", manifest)
+    assert q.sources == ["sovereignty-article", "chips-act"]
+    assert q.topic(["sovereignty-article", "chips-act"]) == "What share of chip production does the give ?"
+    # A name of a source the index does not hold is the topic, and stays.
+    q = parse_query("What's the '28th regime' the ABN AMRO article refers to?", manifest)
+    assert "eu-inc-proposal" in q.sources
+    assert q.topic(small_assistant.retriever.sources) == "What's the '28th regime' the refers to?"
+
+
+def test_quoted_terms_are_read_without_apostrophes() -> None:
+    from bot.query import quoted_terms
+
+    assert quoted_terms("What's the difference between an 'integrated production facility' and an ‘open EU foundry’?") == [
+        "integrated production facility",
+        "open EU foundry",
+    ]
+    assert quoted_terms("Wat is een „gebruiksverantwoordelijke”? Zijn wij dat?") == ["gebruiksverantwoordelijke"]
+    assert quoted_terms("It's the provider's duty") == []
+
+
+def test_a_quoted_defined_term_brings_the_definition(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    r = small_assistant.retriever
+    assert ("chips-act", "en", "art-2", "1.(11)") in r.definitions["first-of-a-kind facility"]
+    plain, _ = r.search(small_assistant.retrieve("What counts as a first-of-a-kind facility?")[0], k=10)
+    quoted, _ = r.search(small_assistant.retrieve("What counts as a 'first-of-a-kind' facility?")[0], k=10)
+    rank = lambda results: [x.key for x in results].index("chips-act:art-2") if "chips-act:art-2" in [x.key for x in results] else 99  # noqa: E731
+    assert rank(quoted) < rank(plain) or rank(quoted) == 0
+    answer = small_assistant.ask("What counts as a 'first-of-a-kind' facility under the Chips Act?")
+    assert any(c.unit == "art-2" and "first-of-a-kind facility’ means" in c.quote for c in answer.citations)
+    _check_citations(small_assistant, answer)
+
+
+def test_a_comparison_of_two_named_sources_quotes_both(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    answer = small_assistant.ask("How does the ABN AMRO article's chip production goal compare with the objectives in the Chips Act?")
+    assert not answer.abstained
+    assert {c.source for c in answer.citations} == {"sovereignty-article", "chips-act"}
+    _check_citations(small_assistant, answer)
+
+
+def test_exact_and_chroma_dense_search_agree(small_settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.query import parse_query
+    from bot.retrieval import Retriever
+    from bot.sources import load_manifest
+
+    manifest = load_manifest(small_settings.manifest_path)
+    exact = Retriever(small_settings)
+    ann = Retriever(small_settings.model_copy(update={"dense_search": "ann"}))
+    for text in ("How long can the crisis stage last?", "Wie domineert de Europese cloudmarkt?"):
+        q = parse_query(text, manifest)
+        a, b = exact.dense(q, 10, None, None), ann.dense(q, 10, None, None)
+        assert [c.id for c, _ in a][:3] == [c.id for c, _ in b][:3]
+        assert [round(s, 4) for _, s in a][:3] == [round(s, 4) for _, s in b][:3]
+        only = exact.dense(q, 10, ["chips-act"], None)
+        assert only and {c.source for c, _ in only} == {"chips-act"}
+        assert exact.dense(q, 10, None, "nl") and {c.language for c, _ in exact.dense(q, 10, None, "nl")} == {"nl"}

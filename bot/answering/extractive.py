@@ -31,6 +31,10 @@ _QUANTITY = re.compile(
     re.I,
 )
 _NUMBER = re.compile(r"\d")
+#: Questions that set sources side by side ("How do the AI Act's fines compare with NIS2's?").
+_COMPARE = re.compile(
+    r"\b(compar\w*|versus|vs|differences? between|whereas|side by side|vergelijk\w*|verschil tussen|tegenover)\b", re.I
+)
 #: Questions that ask for a period ("how long can the crisis stage last?", "binnen hoeveel dagen").
 _DURATION = re.compile(
     r"\b(how long|for how long|how many (?:days|weeks|months|years|hours)|within what (?:period|time)|"
@@ -71,6 +75,7 @@ FOREIGN = {
 
 #: How fast trust falls with the retrieval rank of a unit (rank r weighs 1 / (1 + RANK_DECAY * r)).
 RANK_DECAY = 0.35
+SCORE_PRIOR = None
 #: Weight of the unit's dense similarity (scaled to 0..1 among the retrieved units) in a sentence's score.
 DENSE_WEIGHT = 0.15
 #: Sources whose Article 1 lists amendments to another, consolidated act.
@@ -82,6 +87,14 @@ UNIT_RATIO = 0.7
 MIN_OVERLAP = 0.2
 #: Within a unit, a second sentence is quoted when it scores at least this share of the unit's best.
 SENTENCE_RATIO = 0.75
+#: In a comparison of named sources, a source's best unit is quoted when it scores this share of the best.
+COMPARE_RATIO = 0.3
+#: Bonus for a sentence that gives the kind of fact asked for (a date, an amount, a period).
+INTENT_BONUS = 0.15
+#: A sentence giving the fact asked for joins the quotes when it scores this share of its unit's best.
+SLOT_RATIO = 0.4
+#: At most this many quotes from one unit.
+QUOTES_PER_UNIT = 2
 
 
 @dataclass
@@ -92,7 +105,8 @@ class Candidate:
     block: Block
     text: str
     score: float = 0.0
-    overlap: float = 0.0
+    overlap: float = 0.0  # share of the question's known terms (weighted by rarity) in the sentence
+    coverage: float = 0.0  # the same share of all the question's terms, known to the corpus or not
 
 
 _LABEL = re.compile(r"^(?:\(?[0-9a-zA-Z]{1,5}[.)]|[0-9]+(?:\.[0-9]+)*\.?|[ivxlc]+\))$")
@@ -167,18 +181,28 @@ class ExtractiveAnswerer:
         blocks = [b for b in unit.blocks if b.path in paths] or unit.blocks
         return unit, blocks
 
+    @staticmethod
+    def wants(q: Query) -> list[re.Pattern[str]]:
+        """What kind of fact the question asks for, as patterns a sentence that gives it matches."""
+        out = []
+        if TIMELINE.search(q.text):
+            out.append(_DATE)
+        if _QUANTITY.search(q.text):
+            out.append(_NUMBER)
+        if _DURATION.search(q.text):
+            out.append(_PERIOD)
+        return out
+
     def candidates(self, q: Query, results: list[Result], k: int) -> list[Candidate]:
         topic = q.topic(self.retriever.sources)
         q_terms = {lang: set(stem_tokens(topic, lang)) for lang in ("en", "nl")}
-        dated = bool(TIMELINE.search(q.text))
-        counted = bool(_QUANTITY.search(q.text))
-        period = bool(_DURATION.search(q.text))
+        wants = self.wants(q)
         out: list[Candidate] = []
         dense = [max((h.dense or 0.0) for h in r.hits) for r in results[:k]]
         lo, hi = (min(dense), max(dense)) if dense else (0.0, 0.0)
         for rank, result in enumerate(results[:k]):
             dense_norm = (dense[rank] - lo) / (hi - lo) if hi > lo else 0.0
-            prior = 1.0 / (1.0 + RANK_DECAY * rank)
+            prior = 1.0 / (1.0 + RANK_DECAY * rank) if SCORE_PRIOR is None else (result.score / results[0].score) ** SCORE_PRIOR
             if result.source in AMENDING and result.unit == "art-1":
                 # The amending instructions ("in Article 63, paragraph 1 is replaced by ...") are a
                 # worse citation than the consolidated provision they produced, which is indexed too.
@@ -190,25 +214,26 @@ class ExtractiveAnswerer:
                 lang = hit.chunk.language
                 lex = self.retriever.lexical.get(lang)
                 terms = q_terms.get(lang, set())
+                # Ranking compares sentences on the terms the corpus knows; whether the question is
+                # answered at all also counts the terms no text contains ("EIB interest rate").
+                known = sum(lex.weight(t) for t in terms if t in lex.idf) if lex else 0.0
                 total = sum(lex.weight(t) for t in terms) if lex else 0.0
                 for block in blocks:
                     for sentence in split_sentences(block.text):
                         s_terms = set(stem_tokens(sentence, lang))
                         matched = sum(lex.weight(t) for t in terms & s_terms) if lex else 0.0
-                        overlap = matched / total if total else 0.0
+                        overlap = matched / known if known else 0.0
+                        coverage = matched / total if total else 0.0
                         para = q.paragraphs.get(unit.unit)
                         exact = 0.3 if para and block.path.split(".")[0] == para else 0.0
                         if q.targeted and unit.unit in q.refs:
                             exact += 0.5  # the question names this unit: answer from it
-                        if dated and _DATE.search(sentence):
-                            exact += 0.3
-                        if counted and _NUMBER.search(sentence):
-                            exact += 0.3
-                        if period and _PERIOD.search(sentence):
-                            exact += 0.3
+                        for pattern in wants:
+                            if pattern.search(sentence):
+                                exact += INTENT_BONUS
                         same_lang = 1.0 if lang == q.lang else 0.8
                         score = (overlap + DENSE_WEIGHT * dense_norm + exact + 0.05) * prior * same_lang
-                        out.append(Candidate(result, hit, unit, block, sentence, score, overlap))
+                        out.append(Candidate(result, hit, unit, block, sentence, score, overlap, coverage))
         return out
 
     def _texts(self) -> list[dict]:  # type: ignore[type-arg]
@@ -287,7 +312,9 @@ class ExtractiveAnswerer:
         if not self._enough(q, best, top_dense):
             return self._abstain(q, results, k)
 
-        chosen = self.select(cands)
+        named = [sid for sid in q.sources if sid in self.retriever.sources]
+        compare = named if len(named) > 1 and _COMPARE.search(q.text) else None
+        chosen = self.select(cands, compare=compare, wants=self.wants(q))
         # Keep the text's own order within a unit, units in rank order.
         units_used = []
         for c in chosen:
@@ -331,14 +358,33 @@ class ExtractiveAnswerer:
         )
 
     @staticmethod
-    def select(cands: list[Candidate], max_units: int = 3, max_quotes: int = 4) -> list[Candidate]:
-        """The best unit's best sentences, plus other units only where they score close to it."""
+    def select(
+        cands: list[Candidate],
+        max_units: int = 3,
+        max_quotes: int = 4,
+        compare: list[str] | None = None,
+        wants: list[re.Pattern[str]] | None = None,
+    ) -> list[Candidate]:
+        """The best unit's best sentences, plus other units only where they score close to it.
+
+        ``compare``: sources the question names side by side ("the AI Act's fines compared with
+        NIS2's"); each gets its best unit, where that unit answers at least a little.
+        ``wants``: the kinds of fact asked for (a date, an amount, a period); where no quote gives
+        one, the quoted units' best sentence that does is added ("how is it declared, and how
+        long can it last?" needs both sentences).
+        """
         best_by_unit: dict[str, float] = {}
         for c in cands:
             best_by_unit[_ukey(c)] = max(best_by_unit.get(_ukey(c), 0.0), c.score)
         ranked = sorted(best_by_unit, key=lambda u: -best_by_unit[u])
         top = best_by_unit[ranked[0]]
         units = [u for i, u in enumerate(ranked[:max_units]) if i == 0 or best_by_unit[u] >= UNIT_RATIO * top]
+        for source in compare or []:
+            if any(u.split(":")[0] == source for u in units):
+                continue
+            own = [u for u in ranked if u.split(":")[0] == source and best_by_unit[u] >= COMPARE_RATIO * top]
+            if own:
+                units = units[: max_units - 1] + [own[0]] if len(units) >= max_units else units + [own[0]]
         chosen: list[Candidate] = []
         for u in units:
             picked = 0
@@ -349,10 +395,18 @@ class ExtractiveAnswerer:
                     continue
                 chosen.append(c)
                 picked += 1
-                if picked == 2 or len(chosen) >= max_quotes:
+                if picked == QUOTES_PER_UNIT or len(chosen) >= max_quotes:
                     break
             if len(chosen) >= max_quotes:
                 break
+        for pattern in wants or []:
+            if any(pattern.search(c.text) for c in chosen):
+                continue
+            for c in cands:
+                if _ukey(c) in units and pattern.search(c.text) and c.score >= SLOT_RATIO * best_by_unit[_ukey(c)]:
+                    if not any(c.text == x.text for x in chosen):
+                        chosen.append(c)
+                    break
         return chosen
 
     def _current_wording(self, old_unit: Unit, old_block: Block) -> tuple[Unit, Block, str] | None:
@@ -376,7 +430,7 @@ class ExtractiveAnswerer:
         if best.hit.chunk.language != q.lang:
             # Term overlap means little across languages: rely on the multilingual dense score.
             return top_dense >= self.settings.min_evidence_crosslingual
-        return best.overlap >= MIN_OVERLAP or top_dense >= self.settings.min_evidence
+        return best.coverage >= MIN_OVERLAP or top_dense >= self.settings.min_evidence
 
     def _abstain(self, q: Query, results: list[Result], k: int, notice: str | None = None) -> Answer:
         nearest: list[Citation] = []
