@@ -188,7 +188,8 @@ def test_source_names_pick_the_source_but_are_not_search_terms(small_assistant) 
     assert q.topic(["sovereignty-article", "chips-act"]) == "What share of chip production does the give ?"
     # A name of a source the index does not hold is the topic, and stays.
     q = parse_query("What's the '28th regime' the ABN AMRO article refers to?", manifest)
-    assert "eu-inc-proposal" in q.sources
+    named_elsewhere = [s for s in q.sources if s not in small_assistant.retriever.sources]
+    assert named_elsewhere, q.sources  # '28th regime' names a text that is not indexed here
     assert q.topic(small_assistant.retriever.sources) == "What's the '28th regime' the refers to?"
 
 
