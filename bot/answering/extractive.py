@@ -75,8 +75,7 @@ FOREIGN = {
 
 #: How fast trust falls with the retrieval rank of a unit (rank r weighs 1 / (1 + RANK_DECAY * r)).
 RANK_DECAY = 0.35
-SCORE_PRIOR = None
-#: Weight of the unit's dense similarity (scaled to 0..1 among the retrieved units) in a sentence's score.
+#: Weight of the chunk's dense similarity (scaled to 0..1 among the retrieved units) in a sentence's score.
 DENSE_WEIGHT = 0.15
 #: Sources whose Article 1 lists amendments to another, consolidated act.
 AMENDING = {"ai-omnibus"}
@@ -201,8 +200,7 @@ class ExtractiveAnswerer:
         dense = [max((h.dense or 0.0) for h in r.hits) for r in results[:k]]
         lo, hi = (min(dense), max(dense)) if dense else (0.0, 0.0)
         for rank, result in enumerate(results[:k]):
-            dense_norm = (dense[rank] - lo) / (hi - lo) if hi > lo else 0.0
-            prior = 1.0 / (1.0 + RANK_DECAY * rank) if SCORE_PRIOR is None else (result.score / results[0].score) ** SCORE_PRIOR
+            prior = 1.0 / (1.0 + RANK_DECAY * rank)
             if result.source in AMENDING and result.unit == "art-1":
                 # The amending instructions ("in Article 63, paragraph 1 is replaced by ...") are a
                 # worse citation than the consolidated provision they produced, which is indexed too.
@@ -211,6 +209,8 @@ class ExtractiveAnswerer:
                 unit, blocks = self._blocks(hit)
                 if unit is None:
                     continue
+                # The dense similarity of this chunk (a paragraph or so), scaled among the retrieved units.
+                dense_norm = max(0.0, ((hit.dense or lo) - lo) / (hi - lo)) if hi > lo else 0.0
                 lang = hit.chunk.language
                 lex = self.retriever.lexical.get(lang)
                 terms = q_terms.get(lang, set())
