@@ -146,6 +146,14 @@ def test_article_99_and_refs() -> None:
 
 
 @needs_corpus
+@pytest.mark.parametrize("name", ["ai-en-html", "ai-en-formex", "ai-consolidated"])
+def test_superscripts_keep_their_power(name: str) -> None:
+    """10<sup>25</sup> FLOPs is 10^25, not 1025 (Formex HT TYPE="SUP", EUR-Lex span.oj-super)."""
+    text = by_id(name)["art-51"].text
+    assert "greater than 10^25." in text and "1025" not in text
+
+
+@needs_corpus
 def test_dutch_refs() -> None:
     art5 = by_id("ai-nl")["art-5"]
     assert art5.ref == "Artikel 5" and art5.title == "Verboden AI-praktijken"

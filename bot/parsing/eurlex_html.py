@@ -94,6 +94,8 @@ class _Walker:
                 self.b.space()
                 self.children(content, point)
                 return
+        if (el.tag == "sup" or "oj-super" in cls) and (el.text or "").strip():
+            self.b.text(ctx, "^")  # 10<span class="oj-super">25</span> is 10^25, not 1025
         if el.tag == "div" and "oj-enumeration-spacing" in cls and not (ctx.nosplit or self.quoted):
             m = re.match(r"^(\d+(?:\.\d+)*\.|\([a-z0-9]+\))\s", _text(el) + " ")
             if m:  # an inline-numbered point ('1.   text')

@@ -128,6 +128,8 @@ class _UnitWalker:
             self.add(ctx, QUOTES.get(el.get("CODE", ""), ""))
             return
         if tag in INLINE:
+            if tag == "SUP" or (tag == "HT" and el.get("TYPE") == "SUP"):
+                self.add(ctx, "^")  # 10<HT TYPE="SUP">25</HT> is 10^25, not 1025
             self.children(el, ctx)
             return
         self.b.space()
