@@ -239,3 +239,13 @@ def test_exact_and_chroma_dense_search_agree(small_settings) -> None:  # type: i
         only = exact.dense(q, 10, ["chips-act"], None)
         assert only and {c.source for c, _ in only} == {"chips-act"}
         assert exact.dense(q, 10, None, "nl") and {c.language for c, _ in exact.dense(q, 10, None, "nl")} == {"nl"}
+
+
+def test_a_list_lead_in_is_quoted_with_its_points(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    answer = small_assistant.ask("What may the European Semiconductor Board do when the crisis stage is activated?")
+    assert not answer.abstained
+    listed = [c for c in answer.citations if "may: (a)" in c.quote]
+    assert listed, [c.quote for c in answer.citations]
+    assert "(b)" in listed[0].quote and " … " in listed[0].quote
+    assert not any(c.quote.rstrip().endswith(":") for c in answer.citations)
+    _check_citations(small_assistant, answer)

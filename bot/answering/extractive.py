@@ -92,6 +92,9 @@ COMPARE_RATIO = 0.3
 INTENT_BONUS = 0.15
 #: A sentence giving the fact asked for joins the quotes when it scores this share of its unit's best.
 SLOT_RATIO = 0.4
+#: A list's lead-in is quoted with its first MAX_ITEMS points, ITEM_WORDS words of each.
+MAX_ITEMS = 6
+ITEM_WORDS = 16
 #: At most this many quotes from one unit.
 QUOTES_PER_UNIT = 2
 
@@ -156,6 +159,29 @@ def shorten(sentence: str, terms: set[str], lang: str) -> str:
     if len(piece.split()) > MAX_QUOTE_WORDS * 1.5:
         piece = " ".join(piece.split()[: MAX_QUOTE_WORDS])
     return piece
+
+
+def with_items(lead_in: str, unit: Unit, block: Block) -> str:
+    """A list's lead-in ("Providers ... shall:") with the start of each of its points.
+
+    A lead-in alone answers nothing; the points hold the facts. Each point is quoted from
+    its start, up to :data:`ITEM_WORDS` words, and the pieces are joined by an ellipsis,
+    so that the whole still checks as a verbatim quote (in order, gaps marked).
+    """
+    depth = block.path.count(".") + 1
+    items = [
+        b
+        for b in unit.blocks
+        if b.path.startswith(block.path + ".") and b.path.count(".") == depth and b.text.strip()
+    ] if block.path else []
+    if not items:
+        return lead_in
+    pieces = []
+    for b in items[:MAX_ITEMS]:
+        words = b.text.split()
+        pieces.append(" ".join(words[:ITEM_WORDS]) + (" …" if len(words) > ITEM_WORDS else ""))
+    tail = " …" if len(items) > MAX_ITEMS else ""
+    return re.sub(r"\s*…\s*…", " …", f"{lead_in} " + " … ".join(pieces) + tail)
 
 
 class ExtractiveAnswerer:
@@ -327,6 +353,8 @@ class ExtractiveAnswerer:
         terms = set(stem_tokens(q.topic(self.retriever.sources), lang))
         for c in chosen:
             quote = shorten(c.text, terms, c.unit.language)
+            if quote.rstrip().endswith(":"):
+                quote = with_items(quote, c.unit, c.block)
             if not verify_quote(quote, c.unit.text):
                 continue
             n = len(citations) + 1
