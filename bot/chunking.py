@@ -105,26 +105,27 @@ def chunk_unit(
         for b, _ in group:
             if b.path not in paths:
                 paths.append(b.path)
-        chunks.append(
-            Chunk(
-                id=chunk_id(unit.source, version, unit.unit, text),
-                source=unit.source,
-                language=unit.language,
-                version=version,
-                unit=unit.unit,
-                kind=unit.kind,
-                ref=first.ref if first.path else unit.ref,
-                unit_ref=unit.ref,
-                title=unit.title,
-                headings=" / ".join(unit.headings),
-                url=unit.url,
-                text=text,
-                amended=any(b.amended for b, _ in group),
-                amended_by=unit.amended_by or "",
-                paths=",".join(paths),
-                order=order,
-            )
+        chunk = Chunk(
+            id="",
+            source=unit.source,
+            language=unit.language,
+            version=version,
+            unit=unit.unit,
+            kind=unit.kind,
+            ref=first.ref if first.path else unit.ref,
+            unit_ref=unit.ref,
+            title=unit.title,
+            headings=" / ".join(unit.headings),
+            url=unit.url,
+            text=text,
+            amended=any(b.amended for b, _ in group),
+            amended_by=unit.amended_by or "",
+            paths=",".join(paths),
+            order=order,
         )
+        # The id covers what is embedded (heading included), so a change there re-embeds the chunk.
+        chunk.id = chunk_id(unit.source, version, unit.unit, embed_text(chunk))
+        chunks.append(chunk)
     return chunks
 
 
@@ -142,5 +143,5 @@ def embed_text(chunk: Chunk) -> str:
 
     (Chapter headings were tried too: they lowered dense recall on the dev set.)
     """
-    head = chunk.unit_ref + (f" — {chunk.title}" if chunk.title else "")
+    head = chunk.unit_ref + (f" — {chunk.title}" if chunk.title and chunk.title != chunk.unit_ref else "")
     return f"{head}\n{chunk.text}"

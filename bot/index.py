@@ -124,8 +124,10 @@ def _vectors_by_content(collection: Any, ids: list[str]) -> dict[str, list[float
     for i in range(0, len(ids), 500):
         got = collection.get(ids=ids[i : i + 500], include=["embeddings", "documents", "metadatas"])
         for doc, meta, vec in zip(got["documents"], got["metadatas"], got["embeddings"]):
-            chunk = Chunk(id="", text=doc, **{k: v for k, v in meta.items() if k in Chunk.model_fields})
-            out[content_key(chunk)] = list(map(float, vec))
+            key = meta.get("embed_key")
+            if not key:  # indexed by an earlier policybot, which did not store the key
+                key = content_key(Chunk(id="", text=doc, **{k: v for k, v in meta.items() if k in Chunk.model_fields}))
+            out[str(key)] = list(map(float, vec))
     return out
 
 
@@ -228,7 +230,9 @@ def build_index(
                 ids=[c.id for c in batch],
                 embeddings=vectors,
                 documents=[c.text for c in batch],
-                metadatas=[c.metadata() for c in batch],
+                # The key of the text the vector was made from: a later policybot that embeds
+                # differently will not mistake this vector for one of its own.
+                metadatas=[{**c.metadata(), "embed_key": key} for c, key in zip(batch, keys)],
             )
             bar.advance(len(batch))
     for i in range(0, len(stale), 500):

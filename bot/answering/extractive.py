@@ -329,7 +329,15 @@ class ExtractiveAnswerer:
             # An act policybot does not index, which the retrieved texts do not refer to either.
             known = ", ".join(self.short(s) for s in self.retriever.sources)
             return self._abstain(q, results, k, notice=FOREIGN[lang].format(acts=", ".join(unknown), known=known))
-        cands = self.candidates(q, results, k)
+        named = [sid for sid in q.sources if sid in self.retriever.sources]
+        compare = named if len(named) > 1 and _COMPARE.search(q.text) else None
+        pool = results[:k]
+        for source in compare or []:
+            # A comparison needs each side: the best unit of a named source joins the pool
+            # even when it ranked below the cut-off.
+            if not any(r.source == source for r in pool):
+                pool = pool + [r for r in results if r.source == source][:1]
+        cands = self.candidates(q, pool, len(pool))
         if not cands:
             return self._abstain(q, results, k)
         cands.sort(key=lambda c: -c.score)
@@ -338,8 +346,6 @@ class ExtractiveAnswerer:
         if not self._enough(q, best, top_dense):
             return self._abstain(q, results, k)
 
-        named = [sid for sid in q.sources if sid in self.retriever.sources]
-        compare = named if len(named) > 1 and _COMPARE.search(q.text) else None
         chosen = self.select(cands, compare=compare, wants=self.wants(q))
         # Keep the text's own order within a unit, units in rank order.
         units_used = []
@@ -381,7 +387,7 @@ class ExtractiveAnswerer:
             abstained=False,
             mode="extractive",
             language=lang,
-            retrieved=hits,
+            retrieved=[r.primary for r in pool],
             timings={"answer_ms": (time.perf_counter() - start) * 1000},
         )
 
