@@ -249,3 +249,13 @@ def test_a_list_lead_in_is_quoted_with_its_points(small_assistant) -> None:  # t
     assert "(b)" in listed[0].quote and " … " in listed[0].quote
     assert not any(c.quote.rstrip().endswith(":") for c in answer.citations)
     _check_citations(small_assistant, answer)
+
+
+def test_a_rate_no_source_gives_is_not_answered(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    silent = small_assistant.ask("What interest rate will the EIB charge on InvestAI loans for AI gigafactories?")
+    assert silent.abstained and silent.text.startswith(NO_ANSWER["en"])
+    assert silent.nearest  # the nearest sources are still shown
+    given = small_assistant.ask("What share of the European cloud market do SAP and Deutsche Telekom have, per the ABN AMRO article?")
+    assert not given.abstained
+    assert any("procent" in c.quote for c in given.citations)
+    _check_citations(small_assistant, given)

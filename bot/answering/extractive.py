@@ -31,6 +31,14 @@ _QUANTITY = re.compile(
     re.I,
 )
 _NUMBER = re.compile(r"\d")
+#: Questions that ask for a rate or a percentage ("What interest rate ...?", "Welk percentage ...?") ...
+_RATE = re.compile(
+    r"\b(?:(?:interest|tax|exchange|growth|error|default) rate|what rate|which rate|percentage|what share|"
+    r"what proportion|rente|tarief|hoeveel procent|welk percentage|welk aandeel)\b",
+    re.I,
+)
+#: ... are answered only by a sentence that gives one.
+_PERCENT = re.compile(r"\d\s?%|\b(?:per ?cent|percent|procent|procentpunt(?:en)?)\b", re.I)
 #: Questions that set sources side by side ("How do the AI Act's fines compare with NIS2's?").
 _COMPARE = re.compile(
     r"\b(compar\w*|versus|vs|differences? between|whereas|side by side|vergelijk\w*|verschil tussen|tegenover)\b", re.I
@@ -212,7 +220,9 @@ class ExtractiveAnswerer:
         out = []
         if TIMELINE.search(q.text):
             out.append(_DATE)
-        if _QUANTITY.search(q.text):
+        if _RATE.search(q.text):
+            out.append(_PERCENT)
+        elif _QUANTITY.search(q.text):
             out.append(_NUMBER)
         if _DURATION.search(q.text):
             out.append(_PERIOD)
@@ -344,6 +354,10 @@ class ExtractiveAnswerer:
         best = cands[0]
         top_dense = max((h.dense or 0.0) for h in hits) if hits else 0.0
         if not self._enough(q, best, top_dense):
+            return self._abstain(q, results, k)
+        if _RATE.search(q.text) and not any(_PERCENT.search(c.text) for c in cands):
+            # Asked for a rate, and no retrieved passage gives one: the sources are silent on
+            # it, whatever else they say about the topic.
             return self._abstain(q, results, k)
 
         chosen = self.select(cands, compare=compare, wants=self.wants(q))
