@@ -140,6 +140,11 @@ class Retriever:
         self.sources = sorted({c.source for c in self.snapshot.chunks})
         self._matrix: tuple[list[Chunk], np.ndarray] | None = None
         self.definitions = self._definitions()
+        self.titles: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]] = {}
+        for (source, language, unit_id), unit in self.snapshot.units.items():
+            if unit.title and unit.kind in ("article", "annex", "section"):
+                key = (language, tuple(stem_tokens(unit.title, language)))
+                self.titles.setdefault(key, []).append((source, language, unit_id))
 
     def _definitions(self) -> dict[str, list[tuple[str, str, str, str]]]:
         """Terms defined in each text's definitions article: folded term -> (source, language, unit, block path)."""
@@ -260,7 +265,7 @@ class Retriever:
             if named and hit.chunk.source in named:
                 hit.score *= NAMED_BOOST
         self._explicit(q, fused, sources or named, lang)
-        self._defined(q, fused, sources or named, lang)
+        self._defined(q, fused, sources or named, lang, NAMED_BOOST if named and not sources else 1.0)
         if TIMELINE.search(q.text):
             self._timeline(fused, sources or named or self._top_sources(fused))
 
@@ -331,10 +336,23 @@ class Retriever:
                         else:  # mentioned in passing: a candidate, not the answer
                             hit.score += (1.5 if exact else 1.0) / RRF_K
 
-    def _defined(self, q: Query, fused: dict[str, Hit], scope: list[str] | None, lang: str | None) -> None:
+    def _defined(
+        self, q: Query, fused: dict[str, Hit], scope: list[str] | None, lang: str | None, boost: float = 1.0
+    ) -> None:
         """A term the question quotes ("a 'first-of-a-kind' facility") that a definitions article
-        defines: the chunk holding that definition counts as mentioned."""
+        defines: the chunk holding that definition counts as mentioned. So does the unit whose
+        title is that term ('open EU foundry' -> Article 14, "Open EU foundries"). ``boost``: the
+        weight the fused lists gave the named sources, so that a mention weighs the same there."""
         for term in q.quoted:
+            for language in self.lexical:
+                if lang and language != lang:
+                    continue
+                for source, _, unit in self.titles.get((language, tuple(stem_tokens(term, language))), []):
+                    if (scope and source not in scope) or not self.by_unit.get((source, language, unit)):
+                        continue
+                    chunk = self.by_unit[(source, language, unit)][0]
+                    hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
+                    hit.score += boost * DEFINED_WEIGHT / RRF_K
             key = fold(term)
             found = self.definitions.get(key) or [
                 d for t, ds in self.definitions.items() if t.startswith(key + " ") for d in ds
@@ -345,7 +363,7 @@ class Retriever:
                 for chunk in self.by_unit.get((source, language, unit), []):
                     if path in chunk.paths.split(","):
                         hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
-                        hit.score += DEFINED_WEIGHT / RRF_K
+                        hit.score += boost * DEFINED_WEIGHT / RRF_K
 
     def _group(self, hits: list[Hit], qlang: str, lang: str | None) -> list[Result]:
         by_key: dict[tuple[str, str], Result] = {}

@@ -259,3 +259,12 @@ def test_a_rate_no_source_gives_is_not_answered(small_assistant) -> None:  # typ
     assert not given.abstained
     assert any("procent" in c.quote for c in given.citations)
     _check_citations(small_assistant, given)
+
+
+def test_a_quoted_term_that_titles_a_unit_brings_that_unit(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    q, results, _ = small_assistant.retrieve(
+        "What's the difference between an 'integrated production facility' and an 'open EU foundry' in the Chips Act?"
+    )
+    assert q.quoted == ["integrated production facility", "open EU foundry"]
+    top3 = [r.key for r in results[:3]]
+    assert "chips-act:art-13" in top3 and "chips-act:art-14" in top3  # "Integrated production facilities", "Open EU foundries"

@@ -30,7 +30,8 @@ _QUANTITY = re.compile(
     r"maximum|minimum|up to how|hoeveel|welk percentage|welk deel|hoe groot|hoe hoog)\b",
     re.I,
 )
-_NUMBER = re.compile(r"\d")
+#: An amount: a number that is not a year ("2 procent", "EUR 35000000", "4,1"; not "in 2023").
+_NUMBER = re.compile(r"(?<![\d.,])(?!(?:19|20)\d\d(?![\d.,]?\d))\d")
 #: Questions that ask for a rate or a percentage ("What interest rate ...?", "Welk percentage ...?") ...
 _RATE = re.compile(
     r"\b(?:(?:interest|tax|exchange|growth|error|default) rate|what rate|which rate|percentage|what share|"
