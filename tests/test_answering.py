@@ -268,3 +268,19 @@ def test_a_quoted_term_that_titles_a_unit_brings_that_unit(small_assistant) -> N
     assert q.quoted == ["integrated production facility", "open EU foundry"]
     top3 = [r.key for r in results[:3]]
     assert "chips-act:art-13" in top3 and "chips-act:art-14" in top3  # "Integrated production facilities", "Open EU foundries"
+
+
+def test_each_part_of_a_two_part_question_gets_its_sentence(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    from bot.answering.extractive import question_parts
+
+    assert question_parts("How is a crisis declared under the Chips Act, and how long can the crisis stage last?") == [
+        "How is a crisis declared under the Chips Act",
+        "how long can the crisis stage last",
+    ]
+    assert question_parts("What is the role of the AI Office?") == []
+    answer = small_assistant.ask(
+        "Hoeveel van hun vermogen steken Europese pensioenfondsen in durfkapitaal, en hoeveel Europese startups "
+        "halen de financieringsdrempel van 15 miljoen dollar vergeleken met de VS?"
+    )
+    assert "0,007 procent" in answer.text and "4,1 procent" in answer.text
+    _check_citations(small_assistant, answer)

@@ -104,6 +104,8 @@ SLOT_RATIO = 0.4
 #: A list's lead-in is quoted with its first MAX_ITEMS points, ITEM_WORDS words of each.
 MAX_ITEMS = 6
 ITEM_WORDS = 16
+#: At most this many quotes in an answer (a part of a question may add one beyond select()'s four).
+MAX_QUOTES = 5
 #: At most this many quotes from one unit.
 QUOTES_PER_UNIT = 2
 
@@ -118,6 +120,9 @@ class Candidate:
     score: float = 0.0
     overlap: float = 0.0  # share of the question's known terms (weighted by rarity) in the sentence
     coverage: float = 0.0  # the same share of all the question's terms, known to the corpus or not
+    terms: frozenset[str] = frozenset()  # the sentence's stemmed terms
+    base: float = 0.0  # the score's parts that do not depend on the question's words
+    factor: float = 1.0  # rank prior times the language factor
 
 
 _LABEL = re.compile(r"^(?:\(?[0-9a-zA-Z]{1,5}[.)]|[0-9]+(?:\.[0-9]+)*\.?|[ivxlc]+\))$")
@@ -168,6 +173,22 @@ def shorten(sentence: str, terms: set[str], lang: str) -> str:
     if len(piece.split()) > MAX_QUOTE_WORDS * 1.5:
         piece = " ".join(piece.split()[: MAX_QUOTE_WORDS])
     return piece
+
+
+_PART = re.compile(
+    r",?\s+and\s+(?=(?:how|what|when|which|who|where|why|is|are|does|do|did|can|may|must|has|have|will)\b)"
+    r"|,?\s+en\s+(?=(?:hoe|wat|wanneer|welke|wie|waar|waarom|is|zijn|heeft|hebben|kan|mag|moet|hoeveel)\b)"
+    r"|;\s+|\?\s+(?=\S)",
+    re.I,
+)
+
+
+def question_parts(text: str) -> list[str]:
+    """The questions within a question: "How is it declared, and how long can it last?" -> two.
+    One part (the usual case) gives an empty list."""
+    parts = [p.strip(" ,;?") for p in _PART.split(text)]
+    parts = [p for p in parts if len(p.split()) >= 3]
+    return parts if len(parts) > 1 else []
 
 
 def with_items(lead_in: str, unit: Unit, block: Block) -> str:
@@ -265,13 +286,39 @@ class ExtractiveAnswerer:
                         exact = 0.3 if para and block.path.split(".")[0] == para else 0.0
                         if q.targeted and unit.unit in q.refs:
                             exact += 0.5  # the question names this unit: answer from it
-                        for pattern in wants:
-                            if pattern.search(sentence):
-                                exact += INTENT_BONUS
-                        same_lang = 1.0 if lang == q.lang else 0.8
-                        score = (overlap + DENSE_WEIGHT * dense_norm + exact + 0.05) * prior * same_lang
-                        out.append(Candidate(result, hit, unit, block, sentence, score, overlap, coverage))
+                        base = DENSE_WEIGHT * dense_norm + exact + 0.05
+                        intent = sum(INTENT_BONUS for pattern in wants if pattern.search(sentence))
+                        factor = prior * (1.0 if lang == q.lang else 0.8)
+                        score = (overlap + base + intent) * factor
+                        out.append(
+                            Candidate(
+                                result, hit, unit, block, sentence, score, overlap, coverage,
+                                frozenset(s_terms), base, factor,
+                            )
+                        )
         return out
+
+    def _best_for(self, part: str, qlang: str, cands: list[Candidate]) -> Candidate | None:
+        """The candidate that best answers one part of a question, if it answers it at all."""
+        wants = self.wants(Query(text=part, lang=qlang))
+        best: tuple[float, Candidate] | None = None
+        for c in cands:
+            lang = c.unit.language
+            lex = self.retriever.lexical.get(lang)
+            if lex is None:
+                continue
+            terms = set(stem_tokens(part, lang))
+            known = sum(lex.weight(t) for t in terms if t in lex.idf)
+            if not known:
+                continue
+            overlap = sum(lex.weight(t) for t in terms & c.terms) / known
+            intent = sum(INTENT_BONUS for pattern in wants if pattern.search(c.text))
+            if overlap < MIN_OVERLAP and not intent:
+                continue
+            score = (overlap + c.base + intent) * c.factor
+            if best is None or score > best[0]:
+                best = (score, c)
+        return best[1] if best else None
 
     def _texts(self) -> list[dict]:  # type: ignore[type-arg]
         return list(self.retriever.snapshot.state.get("texts", []))
@@ -362,6 +409,12 @@ class ExtractiveAnswerer:
             return self._abstain(q, results, k)
 
         chosen = self.select(cands, compare=compare, wants=self.wants(q))
+        for part in question_parts(q.topic(self.retriever.sources)):
+            # "How is a crisis declared, and how long can it last?": each part gets its best
+            # sentence, where the whole question's best ones do not already answer it.
+            extra = self._best_for(part, q.lang, [c for c in cands if _ukey(c) in {_ukey(x) for x in chosen}])
+            if extra is not None and len(chosen) < MAX_QUOTES and not any(extra.text == c.text for c in chosen):
+                chosen.append(extra)
         # Keep the text's own order within a unit, units in rank order.
         units_used = []
         for c in chosen:
