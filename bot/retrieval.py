@@ -45,6 +45,9 @@ TIMELINE = re.compile(
     re.I,
 )
 APPLICATION_TITLE = re.compile(r"entry into force|inwerkingtreding", re.I)
+#: Questions about fines, and the articles that set them.
+PENALTY = re.compile(r"\b(fines?|fined|penalt(?:y|ies)|sanctions?|boetes?|geldboetes?|sancties?)\b", re.I)
+PENALTY_TITLE = re.compile(r"\b(penalties|fines|sanctions|sancties|geldboeten)\b", re.I)
 DEFINITIONS_TITLE = re.compile(r"^(definitions|definities|begripsomschrijvingen)$", re.I)
 #: A definition point: "(11) ‘first-of-a-kind facility’ means", "4) “gebruiksverantwoordelijke”:".
 _DEFINED = re.compile(r"^\(?\d+[a-z]?\)\s*((?:[‘“'\"][^’”'\"]{1,80}[’”'\"](?:\s*(?:or|of|en)\s*)?)+)")
@@ -268,6 +271,8 @@ class Retriever:
         self._defined(q, fused, sources or named, lang, NAMED_BOOST if named and not sources else 1.0)
         if TIMELINE.search(q.text):
             self._timeline(fused, sources or named or self._top_sources(fused))
+        elif PENALTY.search(q.text):
+            self._penalties(fused, sources or named or self._top_sources(fused))
 
         results = self._group(sorted(fused.values(), key=lambda h: -h.score), q.lang, lang)
         for i, r in enumerate(results):
@@ -305,6 +310,29 @@ class Retriever:
             if chunk.source in scope and chunk.kind == "article" and APPLICATION_TITLE.search(chunk.title):
                 hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
                 hit.score = max(hit.score, floor - 0.0001 * chunk.order)
+
+    def _penalties(self, fused: dict[str, Hit], scope: list[str]) -> None:
+        """A question about fines: each source's penalties article (the one that already
+        scores best, where an act has several) ranks second at least."""
+        ranked = sorted((h.score for h in fused.values()), reverse=True)
+        floor = ranked[1] * 1.01 if len(ranked) > 1 else 1.0 / RRF_K
+        for source in scope:
+            units = {
+                c.unit
+                for c in self.snapshot.chunks
+                if c.source == source and c.kind == "article" and PENALTY_TITLE.search(c.title)
+            }
+            if not units:
+                continue
+            best = max(
+                (h for h in fused.values() if h.chunk.source == source and h.chunk.unit in units),
+                key=lambda h: h.score,
+                default=None,
+            )
+            if best is None:
+                chunk = min((c for c in self.snapshot.chunks if c.source == source and c.unit in units), key=lambda c: (c.unit, c.order))
+                best = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
+            best.score = max(best.score, floor)
 
     def _scope(self, q: Query) -> list[str] | None:
         """Sources to search: those the question names (with the acts amending them)."""

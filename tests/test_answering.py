@@ -284,3 +284,11 @@ def test_each_part_of_a_two_part_question_gets_its_sentence(small_assistant) -> 
     )
     assert "0,007 procent" in answer.text and "4,1 procent" in answer.text
     _check_citations(small_assistant, answer)
+
+
+def test_a_question_about_fines_brings_the_penalties_article(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    from bot.retrieval import PENALTY_TITLE
+
+    q, results, _ = small_assistant.retrieve("What sanctions apply to a semiconductor company that refuses a common purchasing request?")
+    titles = [small_assistant.retriever.unit(r.source, "en", r.unit).title for r in results[:2]]
+    assert any(PENALTY_TITLE.search(t) for t in titles), titles  # without the rule: Articles 27 and 25
