@@ -292,3 +292,34 @@ def test_a_question_about_fines_brings_the_penalties_article(small_assistant) ->
     q, results, _ = small_assistant.retrieve("What sanctions apply to a semiconductor company that refuses a common purchasing request?")
     titles = [small_assistant.retriever.unit(r.source, "en", r.unit).title for r in results[:2]]
     assert any(PENALTY_TITLE.search(t) for t in titles), titles  # without the rule: Articles 27 and 25
+
+
+def test_articles_a_quote_refers_to_are_named_by_title(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    answer = small_assistant.ask("Once the chip crisis stage is activated, what emergency tools does the Commission get?")
+    assert "Article 26: Priority-rated orders" in answer.text and "Article 27: Common purchasing" in answer.text
+    _check_citations(small_assistant, answer)
+
+
+def test_points_a_quote_refers_to_are_resolved_in_the_same_article() -> None:
+    from bot.answering.extractive import points_referenced
+    from bot.models import Block, Unit
+
+    unit = Unit(
+        source="ai-act", language="en", unit="art-17", kind="article", ref="Article 17",
+        blocks=[
+            Block(path="1", ref="Article 17(1)", text="1. That system shall include:"),
+            Block(path="1.g", ref="Article 17(1)(g)", text="(g) the risk management system referred to in Article 9;"),
+            Block(path="1.h", ref="Article 17(1)(h)", text="(h) a post-market monitoring system;"),
+            Block(path="4", ref="Article 17(4)", text="4. ... with the exception of paragraph 1, points (g) and (h) of this Article, ..."),
+        ],
+    )
+    quote = "with the exception of paragraph 1, points (g) and (h) of this Article, shall be deemed"
+    assert [b.path for b in points_referenced(unit, quote)] == ["1.g", "1.h"]
+    assert points_referenced(unit, "in accordance with paragraph 1, point (g), of Article 9") == []
+    assert [b.path for b in points_referenced(unit, "point (h) of paragraph 1 applies")] == ["1.h"]
+
+
+def test_what_is_questions_quote_the_explaining_sentence_too(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    answer = small_assistant.ask("What's the '28th regime' the ABN AMRO article refers to?")
+    assert "‘28e regime’. Hiermee kan een bedrijf zich registreren" in answer.text
+    _check_citations(small_assistant, answer)

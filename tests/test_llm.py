@@ -303,9 +303,11 @@ def test_slow_reply_times_out(openai_server: OpenAIServer, hits: list[Hit]) -> N
     assert answer.notice == "The language model did not answer (timeout after 2 s); showing the extractive answer."
 
 
-@pytest.mark.parametrize("chunk_delay", [0.2, 5.0], ids=["trickle", "stall"])
+@pytest.mark.parametrize("chunk_delay", [0.25, 5.0], ids=["trickle", "stall"])
 def test_slow_stream_times_out(openai_server: OpenAIServer, hits: list[Hit], chunk_delay: float) -> None:
-    openai_server.script(Reply.json(GOOD, chunk_size=3, chunk_delay=chunk_delay))
+    # 16 characters a chunk: the first one already carries answer text, so the trickle streams some
+    # before the 2 s budget runs out even on a loaded machine; the whole reply would take ~6 s.
+    openai_server.script(Reply.json(GOOD, chunk_size=16, chunk_delay=chunk_delay))
     tokens: list[str] = []
     answer, elapsed = ask(openai_server, hits, on_token=tokens.append)
     assert_fallback(answer, elapsed, "timeout")

@@ -106,6 +106,8 @@ MAX_ITEMS = 6
 ITEM_WORDS = 16
 #: At most this many quotes in an answer (a part of a question may add one beyond select()'s four).
 MAX_QUOTES = 5
+#: At most this many titles of articles a quote refers to are shown beside it.
+MAX_REFERENCED = 4
 #: At most this many quotes from one unit.
 QUOTES_PER_UNIT = 2
 
@@ -189,6 +191,60 @@ def question_parts(text: str) -> list[str]:
     parts = [p.strip(" ,;?") for p in _PART.split(text)]
     parts = [p for p in parts if len(p.split()) >= 3]
     return parts if len(parts) > 1 else []
+
+
+#: "Article 25, 26 or 27", "Articles 19 and 20", "artikel 5": references to articles of a text.
+_ARTICLE_REFS = re.compile(
+    r"\b(?:Articles?|artikelen|artikel)\s+(\d+[a-z]?(?:\s*(?:,|and|or|en|of|to|tot)\s*\d+[a-z]?)*)",
+    re.I,
+)
+#: ... unless they are articles of another act ("Article 74(9) of Regulation (EU) 2024/1689").
+_OTHER_ACT = re.compile(
+    r"[^.;]{0,40}?\b(?:of|van)\s+(?:Regulation|Directive|Decision|Verordening|Richtlijn|Besluit|Uitvoeringsverordening)\b",
+    re.I,
+)
+
+
+#: Questions that ask what something is: the sentence that names it is often followed by the one
+#: that explains it ("... het ‘28e regime’. Hiermee kan een bedrijf zich registreren ...").
+_WHAT_IS = re.compile(
+    r"^\s*(?:what is|what's|what are|who is|what does\b.*\bmean|what counts as|wat is|wat zijn|wat betekent|wat houdt)\b",
+    re.I,
+)
+
+
+#: "paragraph 1, points (g), (h) and (i)", "point (a) of paragraph 2": points of the same article.
+_POINTS = re.compile(
+    r"paragraph (\d+[a-z]?),? points? ((?:\([a-z]+\)(?:,\s*|\s+(?:and|or)\s+)?)+)"
+    r"|points? ((?:\([a-z]+\)(?:,\s*|\s+(?:and|or)\s+)?)+)\s*of paragraph (\d+[a-z]?)",
+)
+
+
+def points_referenced(unit: Unit, quote: str) -> list[Block]:
+    """The blocks of ``unit`` that a quote refers to as points of one of its paragraphs, unless
+    the reference continues to another article or act ("... of Article 9", "... of Regulation")."""
+    out: list[Block] = []
+    by_path = {b.path: b for b in unit.blocks}
+    for m in _POINTS.finditer(quote):
+        if re.match(r"\s*,?\s*(?:of|in)\s+(?:Article|Regulation|Directive)", quote[m.end() :]):
+            continue
+        para, letters = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        for letter in re.findall(r"\(([a-z]+)\)", letters):
+            block = by_path.get(f"{para}.{letter}")
+            if block is not None and block not in out:
+                out.append(block)
+    return out[:MAX_ITEMS]
+
+
+def with_next(sentence: str, block: Block) -> str:
+    """The sentence with the one after it in the same block, when that one is short enough."""
+    sentences = split_sentences(block.text)
+    if sentence not in sentences:
+        return sentence
+    i = sentences.index(sentence)
+    if i + 1 < len(sentences) and len((sentence + " " + sentences[i + 1]).split()) <= MAX_QUOTE_WORDS:
+        return f"{sentence} {sentences[i + 1]}"
+    return sentence
 
 
 def with_items(lead_in: str, unit: Unit, block: Block) -> str:
@@ -297,6 +353,23 @@ class ExtractiveAnswerer:
                             )
                         )
         return out
+
+    def _referenced(self, unit: Unit, quote: str) -> list[str]:
+        """The titles of the articles of the same text that a quote refers to:
+        "the measure provided for in Article 25, 26 or 27" -> "Article 25: Priority-rated orders", ...
+        """
+        out: list[str] = []
+        for m in _ARTICLE_REFS.finditer(quote):
+            if _OTHER_ACT.match(quote[m.end() :]):
+                continue  # an article of another act
+            for number in re.findall(r"\d+[a-z]?", m.group(1)):
+                other = self.retriever.unit(unit.source, unit.language, f"art-{number}")
+                if other is None or other.unit == unit.unit or not other.title:
+                    continue
+                label = f"{other.ref}: {other.title}"
+                if label not in out:
+                    out.append(label)
+        return out[:MAX_REFERENCED]
 
     def _best_for(self, part: str, qlang: str, cands: list[Candidate]) -> Candidate | None:
         """The candidate that best answers one part of a question, if it answers it at all."""
@@ -429,6 +502,8 @@ class ExtractiveAnswerer:
             quote = shorten(c.text, terms, c.unit.language)
             if quote.rstrip().endswith(":"):
                 quote = with_items(quote, c.unit, c.block)
+            elif c is chosen[0] and _WHAT_IS.search(q.text) and quote == c.text:
+                quote = with_next(quote, c.block)
             if not verify_quote(quote, c.unit.text):
                 continue
             n = len(citations) + 1
@@ -444,7 +519,15 @@ class ExtractiveAnswerer:
                     citations.append(self._citation(m, cur_unit, cur_block, cur_quote, cur_note))
                     marks += f"[{m}]"
             label = f"{self.short(c.unit.source)}, {c.block.ref or c.unit.ref}"
-            lines.append(f"{label}: “{quote}” {marks}")
+            refs = self._referenced(c.unit, quote)
+            for block in points_referenced(c.unit, quote):
+                # "with the exception of paragraph 1, points (g), (h) and (i)": what those points say
+                piece = " ".join(block.text.split()[:ITEM_WORDS]) + (" …" if len(block.text.split()) > ITEM_WORDS else "")
+                if any(x.unit == c.unit.unit and x.ref == block.ref for x in citations) or not verify_quote(piece, c.unit.text):
+                    continue
+                citations.append(self._citation(len(citations) + 1, c.unit, block, piece, None))
+                refs.append(f"{block.ref}: “{piece}” [{len(citations)}]")
+            lines.append(f"{label}: “{quote}” {marks}" + (f" ({'; '.join(refs)})" if refs else ""))
         if not citations:
             return self._abstain(q, results, k)
         text = LEAD[lang] + "\n" + "\n".join(f"• {line}" for line in lines)
