@@ -286,7 +286,7 @@ def test_429_with_retry_after_beyond_the_budget_falls_back_at_once(openai_server
     openai_server.script(Reply.error(429, headers={"Retry-After": "30"}))
     answer, elapsed = ask(openai_server, hits)
     assert_fallback(answer, elapsed, "rate-limited, HTTP 429, retry after 30 s")
-    assert elapsed < 1 and len(openai_server.chat_requests) == 1
+    assert elapsed < TIMEOUT and len(openai_server.chat_requests) == 1  # did not wait for Retry-After
 
 
 def test_429_repeated_falls_back(openai_server: OpenAIServer, hits: list[Hit]) -> None:
