@@ -323,3 +323,27 @@ def test_what_is_questions_quote_the_explaining_sentence_too(small_assistant) ->
     answer = small_assistant.ask("What's the '28th regime' the ABN AMRO article refers to?")
     assert "‘28e regime’. Hiermee kan een bedrijf zich registreren" in answer.text
     _check_citations(small_assistant, answer)
+
+
+def _candidate(unit_id: str, kind: str, score: float, text: str):  # type: ignore[no-untyped-def]
+    from bot.answering.extractive import Candidate
+    from bot.models import Block, Chunk, Hit, Unit
+    from bot.retrieval import Result
+
+    block = Block(path="1", ref=unit_id, text=text)
+    unit = Unit(source="ai-act", language="en", unit=unit_id, kind=kind, ref=unit_id, blocks=[block])
+    chunk = Chunk(id=unit_id, source="ai-act", language="en", version="v", unit=unit_id, kind=kind, ref=unit_id, unit_ref=unit_id, text=text)
+    hit = Hit(chunk=chunk, score=score)
+    return Candidate(Result("ai-act", unit_id, score, [hit]), hit, unit, block, text, score)
+
+
+def test_an_answer_quoting_an_article_does_not_also_quote_its_recitals() -> None:
+    from bot.answering.extractive import ExtractiveAnswerer
+
+    recital = _candidate("rct-171", "recital", 1.0, "Affected persons should have the right to an explanation.")
+    article = _candidate("art-86", "article", 0.9, "Any affected person shall have the right to obtain explanations.")
+    other = _candidate("art-75", "article", 0.8, "The market surveillance authority shall be informed.")
+    chosen = ExtractiveAnswerer.select([recital, article, other])
+    assert [c.unit.unit for c in chosen] == ["art-86", "art-75"]
+    # A recital alone, with no article of its text beside it, is quoted.
+    assert [c.unit.unit for c in ExtractiveAnswerer.select([recital])] == ["rct-171"]

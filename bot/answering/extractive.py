@@ -564,6 +564,11 @@ class ExtractiveAnswerer:
         ranked = sorted(best_by_unit, key=lambda u: -best_by_unit[u])
         top = best_by_unit[ranked[0]]
         units = [u for i, u in enumerate(ranked[:max_units]) if i == 0 or best_by_unit[u] >= UNIT_RATIO * top]
+        # Recitals explain, articles rule: an answer that quotes a text's operative provisions does
+        # not also quote that text's recitals.
+        kind = {_ukey(c): c.unit.kind for c in cands}
+        operative = {u.split(":")[0] for u in units if kind[u] != "recital"}
+        units = [u for u in units if kind[u] != "recital" or u.split(":")[0] not in operative]
         for source in compare or []:
             if any(u.split(":")[0] == source for u in units):
                 continue
