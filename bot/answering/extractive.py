@@ -375,12 +375,13 @@ class ExtractiveAnswerer:
         """The candidate that best answers one part of a question, if it answers it at all."""
         wants = self.wants(Query(text=part, lang=qlang))
         best: tuple[float, Candidate] | None = None
+        terms_by_lang = {lang: set(stem_tokens(part, lang)) for lang in self.retriever.lexical}
         for c in cands:
             lang = c.unit.language
             lex = self.retriever.lexical.get(lang)
             if lex is None:
                 continue
-            terms = set(stem_tokens(part, lang))
+            terms = terms_by_lang[lang]
             known = sum(lex.weight(t) for t in terms if t in lex.idf)
             if not known:
                 continue
