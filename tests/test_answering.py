@@ -271,7 +271,7 @@ def test_a_quoted_term_that_titles_a_unit_brings_that_unit(small_assistant) -> N
 
 
 def test_each_part_of_a_two_part_question_gets_its_sentence(small_assistant) -> None:  # type: ignore[no-untyped-def]
-    from bot.answering.extractive import question_parts
+    from bot.answering.intent import question_parts
 
     assert question_parts("How is a crisis declared under the Chips Act, and how long can the crisis stage last?") == [
         "How is a crisis declared under the Chips Act",
@@ -301,7 +301,7 @@ def test_articles_a_quote_refers_to_are_named_by_title(small_assistant) -> None:
 
 
 def test_points_a_quote_refers_to_are_resolved_in_the_same_article() -> None:
-    from bot.answering.extractive import points_referenced
+    from bot.answering.passages import points_referenced
     from bot.models import Block, Unit
 
     unit = Unit(

@@ -18,48 +18,20 @@ from ..citations import verify_quote
 from ..config import Settings
 from ..models import NO_ANSWER, Answer, Block, Citation, Hit, Unit
 from ..query import Query
-from ..retrieval import TIMELINE, Result, Retriever, stem_tokens
+from ..retrieval import Result, Retriever, stem_tokens
 from ..sources import Manifest
+from . import intent
+from .passages import (
+    articles_referenced,
+    opening,
+    points_referenced,
+    shorten,
+    split_sentences,
+    with_items,
+    with_next,
+)
 
-MAX_QUOTE_WORDS = 70
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z‘“(])")
-_CLAUSE = re.compile(r"(?<=[,;:])\s+")
-#: Questions that ask for an amount: sentences with numbers answer them.
-_QUANTITY = re.compile(
-    r"\b(how much|how many|what share|what percentage|what proportion|how large|how big|how high|"
-    r"maximum|minimum|up to how|hoeveel|welk percentage|welk deel|hoe groot|hoe hoog)\b",
-    re.I,
-)
-#: An amount: a number that is not a year ("2 procent", "EUR 35000000", "4,1"; not "in 2023").
-_NUMBER = re.compile(r"(?<![\d.,])(?!(?:19|20)\d\d(?![\d.,]?\d))\d")
-#: Questions that ask for a rate or a percentage ("What interest rate ...?", "Welk percentage ...?") ...
-_RATE = re.compile(
-    r"\b(?:(?:interest|tax|exchange|growth|error|default) rate|what rate|which rate|percentage|what share|"
-    r"what proportion|rente|tarief|hoeveel procent|welk percentage|welk aandeel)\b",
-    re.I,
-)
-#: ... are answered only by a sentence that gives one.
-_PERCENT = re.compile(r"\d\s?%|\b(?:per ?cent|percent|procent|procentpunt(?:en)?)\b", re.I)
-#: Questions that set sources side by side ("How do the AI Act's fines compare with NIS2's?").
-_COMPARE = re.compile(
-    r"\b(compar\w*|versus|vs|differences? between|whereas|side by side|vergelijk\w*|verschil tussen|tegenover)\b", re.I
-)
-#: Questions that ask for a period ("how long can the crisis stage last?", "binnen hoeveel dagen").
-_DURATION = re.compile(
-    r"\b(how long|for how long|how many (?:days|weeks|months|years|hours)|within what (?:period|time)|"
-    r"what (?:period|time limit|deadline)|hoe lang|hoeveel (?:dagen|weken|maanden|jaar|jaren|uur)|binnen welke termijn)\b",
-    re.I,
-)
-_PERIOD = re.compile(
-    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|thirty|een|twee|drie|vier|"
-    r"vijf|zes|zeven|acht|negen|tien|twaalf|vijftien|dertig)\s+(?:calendar |working |werk)?(?:days?|weeks?|months?|years?|hours?|"
-    r"dagen|dag|weken|week|maanden|maand|jaar|jaren|uur)\b",
-    re.I,
-)
-_DATE = re.compile(
-    r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december) \d{4}\b"
-)
+__all__ = ["ExtractiveAnswerer", "act_name", "shorten", "split_sentences"]
 
 NOTES = {
     "amended": {"en": "as amended by {act}", "nl": "zoals gewijzigd bij {act}"},
@@ -101,9 +73,6 @@ COMPARE_RATIO = 0.3
 INTENT_BONUS = 0.15
 #: A sentence giving the fact asked for joins the quotes when it scores this share of its unit's best.
 SLOT_RATIO = 0.4
-#: A list's lead-in is quoted with its first MAX_ITEMS points, ITEM_WORDS words of each.
-MAX_ITEMS = 6
-ITEM_WORDS = 16
 #: At most this many quotes in an answer (a part of a question may add one beyond select()'s four).
 MAX_QUOTES = 5
 #: At most this many titles of articles a quote refers to are shown beside it.
@@ -127,147 +96,8 @@ class Candidate:
     factor: float = 1.0  # rank prior times the language factor
 
 
-_LABEL = re.compile(r"^(?:\(?[0-9a-zA-Z]{1,5}[.)]|[0-9]+(?:\.[0-9]+)*\.?|[ivxlc]+\))$")
-
-
 def _ukey(c: "Candidate") -> str:
     return f"{c.unit.source}:{c.unit.language}:{c.unit.unit}"
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a block; a label such as '1.' or '(a)' stays with what follows it."""
-    out: list[str] = []
-    carry = ""
-    for piece in _SENTENCE.split(text):
-        piece = piece.strip()
-        if not piece:
-            continue
-        if _LABEL.match(piece) or len(piece) < 12:
-            carry = f"{carry} {piece}".strip()
-            continue
-        out.append(f"{carry} {piece}".strip() if carry else piece)
-        carry = ""
-    if carry:
-        if out:
-            out[-1] = f"{out[-1]} {carry}"
-        else:
-            out.append(carry)
-    return out
-
-
-def shorten(sentence: str, terms: set[str], lang: str) -> str:
-    """A verbatim piece of an over-long sentence: the clauses around the best match."""
-    words = sentence.split()
-    if len(words) <= MAX_QUOTE_WORDS:
-        return sentence
-    clauses = _CLAUSE.split(sentence)
-    best_i = max(range(len(clauses)), key=lambda i: len(terms & set(stem_tokens(clauses[i], lang))))
-    lo = hi = best_i
-    size = len(clauses[best_i].split())
-    while size < MAX_QUOTE_WORDS * 0.6 and (lo > 0 or hi < len(clauses) - 1):
-        if hi < len(clauses) - 1:
-            hi += 1
-            size += len(clauses[hi].split())
-        elif lo > 0:
-            lo -= 1
-            size += len(clauses[lo].split())
-    piece = " ".join(clauses[lo : hi + 1])
-    if len(piece.split()) > MAX_QUOTE_WORDS * 1.5:
-        piece = " ".join(piece.split()[: MAX_QUOTE_WORDS])
-    return piece
-
-
-_PART = re.compile(
-    r",?\s+and\s+(?=(?:how|what|when|which|who|where|why|is|are|does|do|did|can|may|must|has|have|will)\b)"
-    r"|,?\s+en\s+(?=(?:hoe|wat|wanneer|welke|wie|waar|waarom|is|zijn|heeft|hebben|kan|mag|moet|hoeveel)\b)"
-    r"|;\s+|\?\s+(?=\S)",
-    re.I,
-)
-
-
-def question_parts(text: str) -> list[str]:
-    """The questions within a question: "How is it declared, and how long can it last?" -> two.
-    One part (the usual case) gives an empty list."""
-    parts = [p.strip(" ,;?") for p in _PART.split(text)]
-    parts = [p for p in parts if len(p.split()) >= 3]
-    return parts if len(parts) > 1 else []
-
-
-#: "Article 25, 26 or 27", "Articles 19 and 20", "artikel 5": references to articles of a text.
-_ARTICLE_REFS = re.compile(
-    r"\b(?:Articles?|artikelen|artikel)\s+(\d+[a-z]?(?:\s*(?:,|and|or|en|of|to|tot)\s*\d+[a-z]?)*)",
-    re.I,
-)
-#: ... unless they are articles of another act ("Article 74(9) of Regulation (EU) 2024/1689").
-_OTHER_ACT = re.compile(
-    r"[^.;]{0,40}?\b(?:of|van)\s+(?:Regulation|Directive|Decision|Verordening|Richtlijn|Besluit|Uitvoeringsverordening)\b",
-    re.I,
-)
-
-
-#: Questions that ask what something is: the sentence that names it is often followed by the one
-#: that explains it ("... het ‘28e regime’. Hiermee kan een bedrijf zich registreren ...").
-_WHAT_IS = re.compile(
-    r"^\s*(?:what is|what's|what are|who is|what does\b.*\bmean|what counts as|wat is|wat zijn|wat betekent|wat houdt)\b",
-    re.I,
-)
-
-
-#: "paragraph 1, points (g), (h) and (i)", "point (a) of paragraph 2": points of the same article.
-_POINTS = re.compile(
-    r"paragraph (\d+[a-z]?),? points? ((?:\([a-z]+\)(?:,\s*|\s+(?:and|or)\s+)?)+)"
-    r"|points? ((?:\([a-z]+\)(?:,\s*|\s+(?:and|or)\s+)?)+)\s*of paragraph (\d+[a-z]?)",
-)
-
-
-def points_referenced(unit: Unit, quote: str) -> list[Block]:
-    """The blocks of ``unit`` that a quote refers to as points of one of its paragraphs, unless
-    the reference continues to another article or act ("... of Article 9", "... of Regulation")."""
-    out: list[Block] = []
-    by_path = {b.path: b for b in unit.blocks}
-    for m in _POINTS.finditer(quote):
-        if re.match(r"\s*,?\s*(?:of|in)\s+(?:Article|Regulation|Directive)", quote[m.end() :]):
-            continue
-        para, letters = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        for letter in re.findall(r"\(([a-z]+)\)", letters):
-            block = by_path.get(f"{para}.{letter}")
-            if block is not None and block not in out:
-                out.append(block)
-    return out[:MAX_ITEMS]
-
-
-def with_next(sentence: str, block: Block) -> str:
-    """The sentence with the one after it in the same block, when that one is short enough."""
-    sentences = split_sentences(block.text)
-    if sentence not in sentences:
-        return sentence
-    i = sentences.index(sentence)
-    if i + 1 < len(sentences) and len((sentence + " " + sentences[i + 1]).split()) <= MAX_QUOTE_WORDS:
-        return f"{sentence} {sentences[i + 1]}"
-    return sentence
-
-
-def with_items(lead_in: str, unit: Unit, block: Block) -> str:
-    """A list's lead-in ("Providers ... shall:") with the start of each of its points.
-
-    A lead-in alone answers nothing; the points hold the facts. Each point is quoted from
-    its start, up to :data:`ITEM_WORDS` words, and the pieces are joined by an ellipsis,
-    so that the whole still checks as a verbatim quote (in order, gaps marked).
-    """
-    depth = block.path.count(".") + 1
-    items = [
-        b
-        for b in unit.blocks
-        if b.path.startswith(block.path + ".") and b.path.count(".") == depth and b.text.strip()
-    ] if block.path else []
-    if not items:
-        return lead_in
-    pieces = []
-    for b in items[:MAX_ITEMS]:
-        words = b.text.split()
-        pieces.append(" ".join(words[:ITEM_WORDS]) + (" …" if len(words) > ITEM_WORDS else ""))
-    tail = " …" if len(items) > MAX_ITEMS else ""
-    return re.sub(r"\s*…\s*…", " …", f"{lead_in} " + " … ".join(pieces) + tail)
 
 
 class ExtractiveAnswerer:
@@ -292,24 +122,10 @@ class ExtractiveAnswerer:
         blocks = [b for b in unit.blocks if b.path in paths] or unit.blocks
         return unit, blocks
 
-    @staticmethod
-    def wants(q: Query) -> list[re.Pattern[str]]:
-        """What kind of fact the question asks for, as patterns a sentence that gives it matches."""
-        out = []
-        if TIMELINE.search(q.text):
-            out.append(_DATE)
-        if _RATE.search(q.text):
-            out.append(_PERCENT)
-        elif _QUANTITY.search(q.text):
-            out.append(_NUMBER)
-        if _DURATION.search(q.text):
-            out.append(_PERIOD)
-        return out
-
     def candidates(self, q: Query, results: list[Result], k: int) -> list[Candidate]:
         topic = q.topic(self.retriever.sources)
         q_terms = {lang: set(stem_tokens(topic, lang)) for lang in ("en", "nl")}
-        wants = self.wants(q)
+        wants = intent.wants(q.text)
         out: list[Candidate] = []
         dense = [max((h.dense or 0.0) for h in r.hits) for r in results[:k]]
         lo, hi = (min(dense), max(dense)) if dense else (0.0, 0.0)
@@ -343,9 +159,9 @@ class ExtractiveAnswerer:
                         if q.targeted and unit.unit in q.refs:
                             exact += 0.5  # the question names this unit: answer from it
                         base = DENSE_WEIGHT * dense_norm + exact + 0.05
-                        intent = sum(INTENT_BONUS for pattern in wants if pattern.search(sentence))
+                        bonus = sum(INTENT_BONUS for pattern in wants if pattern.search(sentence))
                         factor = prior * (1.0 if lang == q.lang else 0.8)
-                        score = (overlap + base + intent) * factor
+                        score = (overlap + base + bonus) * factor
                         out.append(
                             Candidate(
                                 result, hit, unit, block, sentence, score, overlap, coverage,
@@ -359,21 +175,15 @@ class ExtractiveAnswerer:
         "the measure provided for in Article 25, 26 or 27" -> "Article 25: Priority-rated orders", ...
         """
         out: list[str] = []
-        for m in _ARTICLE_REFS.finditer(quote):
-            if _OTHER_ACT.match(quote[m.end() :]):
-                continue  # an article of another act
-            for number in re.findall(r"\d+[a-z]?", m.group(1)):
-                other = self.retriever.unit(unit.source, unit.language, f"art-{number}")
-                if other is None or other.unit == unit.unit or not other.title:
-                    continue
-                label = f"{other.ref}: {other.title}"
-                if label not in out:
-                    out.append(label)
+        for number in articles_referenced(quote):
+            other = self.retriever.unit(unit.source, unit.language, f"art-{number}")
+            if other is not None and other.unit != unit.unit and other.title:
+                out.append(f"{other.ref}: {other.title}")
         return out[:MAX_REFERENCED]
 
-    def _best_for(self, part: str, qlang: str, cands: list[Candidate]) -> Candidate | None:
+    def _best_for(self, part: str, cands: list[Candidate]) -> Candidate | None:
         """The candidate that best answers one part of a question, if it answers it at all."""
-        wants = self.wants(Query(text=part, lang=qlang))
+        wants = intent.wants(part)
         best: tuple[float, Candidate] | None = None
         terms_by_lang = {lang: set(stem_tokens(part, lang)) for lang in self.retriever.lexical}
         for c in cands:
@@ -386,10 +196,10 @@ class ExtractiveAnswerer:
             if not known:
                 continue
             overlap = sum(lex.weight(t) for t in terms & c.terms) / known
-            intent = sum(INTENT_BONUS for pattern in wants if pattern.search(c.text))
-            if overlap < MIN_OVERLAP and not intent:
+            bonus = sum(INTENT_BONUS for pattern in wants if pattern.search(c.text))
+            if overlap < MIN_OVERLAP and not bonus:
                 continue
-            score = (overlap + c.base + intent) * c.factor
+            score = (overlap + c.base + bonus) * c.factor
             if best is None or score > best[0]:
                 best = (score, c)
         return best[1] if best else None
@@ -462,7 +272,7 @@ class ExtractiveAnswerer:
             known = ", ".join(self.short(s) for s in self.retriever.sources)
             return self._abstain(q, results, k, notice=FOREIGN[lang].format(acts=", ".join(unknown), known=known))
         named = [sid for sid in q.sources if sid in self.retriever.sources]
-        compare = named if len(named) > 1 and _COMPARE.search(q.text) else None
+        compare = named if len(named) > 1 and intent.COMPARE.search(q.text) else None
         pool = results[:k]
         for source in compare or []:
             # A comparison needs each side: the best unit of a named source joins the pool
@@ -477,16 +287,17 @@ class ExtractiveAnswerer:
         top_dense = max((h.dense or 0.0) for h in hits) if hits else 0.0
         if not self._enough(q, best, top_dense):
             return self._abstain(q, results, k)
-        if _RATE.search(q.text) and not any(_PERCENT.search(c.text) for c in cands):
+        if intent.RATE.search(q.text) and not any(intent.PERCENT.search(c.text) for c in cands):
             # Asked for a rate, and no retrieved passage gives one: the sources are silent on
             # it, whatever else they say about the topic.
             return self._abstain(q, results, k)
 
-        chosen = self.select(cands, compare=compare, wants=self.wants(q))
-        for part in question_parts(q.topic(self.retriever.sources)):
+        topic = q.topic(self.retriever.sources)
+        chosen = self.select(cands, compare=compare, wants=intent.wants(q.text))
+        for part in intent.question_parts(topic):
             # "How is a crisis declared, and how long can it last?": each part gets its best
             # sentence, where the whole question's best ones do not already answer it.
-            extra = self._best_for(part, q.lang, [c for c in cands if _ukey(c) in {_ukey(x) for x in chosen}])
+            extra = self._best_for(part, [c for c in cands if _ukey(c) in {_ukey(x) for x in chosen}])
             if extra is not None and len(chosen) < MAX_QUOTES and not any(extra.text == c.text for c in chosen):
                 chosen.append(extra)
         # Keep the text's own order within a unit, units in rank order.
@@ -498,12 +309,12 @@ class ExtractiveAnswerer:
 
         citations: list[Citation] = []
         lines: list[str] = []
-        terms = set(stem_tokens(q.topic(self.retriever.sources), lang))
+        terms = set(stem_tokens(topic, lang))
         for c in chosen:
             quote = shorten(c.text, terms, c.unit.language)
             if quote.rstrip().endswith(":"):
                 quote = with_items(quote, c.unit, c.block)
-            elif c is chosen[0] and _WHAT_IS.search(q.text) and quote == c.text:
+            elif c is chosen[0] and intent.WHAT_IS.search(q.text) and quote == c.text:
                 quote = with_next(quote, c.block)
             if not verify_quote(quote, c.unit.text):
                 continue
@@ -523,7 +334,7 @@ class ExtractiveAnswerer:
             refs = self._referenced(c.unit, quote)
             for block in points_referenced(c.unit, quote):
                 # "with the exception of paragraph 1, points (g), (h) and (i)": what those points say
-                piece = " ".join(block.text.split()[:ITEM_WORDS]) + (" …" if len(block.text.split()) > ITEM_WORDS else "")
+                piece = opening(block.text)
                 if any(x.unit == c.unit.unit and x.ref == block.ref for x in citations) or not verify_quote(piece, c.unit.text):
                     continue
                 citations.append(self._citation(len(citations) + 1, c.unit, block, piece, None))

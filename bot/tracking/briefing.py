@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from ..answering.extractive import shorten, split_sentences
+from ..answering.passages import shorten, split_sentences
 from ..citations import verify_quote
 from ..models import Block, Citation, SourceVersion, Unit
 from ..query import parse_query

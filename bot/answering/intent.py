@@ -1,0 +1,88 @@
+"""What a question asks for: the kind of fact, the parts, a comparison, a definition.
+
+Each kind of fact comes as a pair: a pattern that finds it in a question and one that finds it in
+a sentence ("how long ...?" -> "12 months"). The extractive answerer favours sentences that give
+what is asked, and adds one where no quote does.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..retrieval import TIMELINE
+
+#: Questions that ask for an amount: sentences with numbers answer them.
+QUANTITY = re.compile(
+    r"\b(how much|how many|what share|what percentage|what proportion|how large|how big|how high|"
+    r"maximum|minimum|up to how|hoeveel|welk percentage|welk deel|hoe groot|hoe hoog)\b",
+    re.I,
+)
+#: An amount: a number that is not a year ("2 procent", "EUR 35000000", "4,1"; not "in 2023").
+NUMBER = re.compile(r"(?<![\d.,])(?!(?:19|20)\d\d(?![\d.,]?\d))\d")
+#: Questions that ask for a rate or a percentage ("What interest rate ...?", "Welk percentage ...?") ...
+RATE = re.compile(
+    r"\b(?:(?:interest|tax|exchange|growth|error|default) rate|what rate|which rate|percentage|what share|"
+    r"what proportion|rente|tarief|hoeveel procent|welk percentage|welk aandeel)\b",
+    re.I,
+)
+#: ... are answered only by a sentence that gives one.
+PERCENT = re.compile(r"\d\s?%|\b(?:per ?cent|percent|procent|procentpunt(?:en)?)\b", re.I)
+#: Questions that set sources side by side ("How do the AI Act's fines compare with NIS2's?").
+COMPARE = re.compile(
+    r"\b(compar\w*|versus|vs|differences? between|whereas|side by side|vergelijk\w*|verschil tussen|tegenover)\b", re.I
+)
+#: Questions that ask for a period ("how long can the crisis stage last?", "binnen hoeveel dagen").
+DURATION = re.compile(
+    r"\b(how long|for how long|how many (?:days|weeks|months|years|hours)|within what (?:period|time)|"
+    r"what (?:period|time limit|deadline)|hoe lang|hoeveel (?:dagen|weken|maanden|jaar|jaren|uur)|binnen welke termijn)\b",
+    re.I,
+)
+PERIOD = re.compile(
+    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|thirty|een|twee|drie|vier|"
+    r"vijf|zes|zeven|acht|negen|tien|twaalf|vijftien|dertig)\s+(?:calendar |working |werk)?(?:days?|weeks?|months?|years?|hours?|"
+    r"dagen|dag|weken|week|maanden|maand|jaar|jaren|uur)\b",
+    re.I,
+)
+DATE = re.compile(
+    r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december) \d{4}\b"
+)
+
+
+#: Questions that ask what something is: the sentence that names it is often followed by the one
+#: that explains it ("... het ‘28e regime’. Hiermee kan een bedrijf zich registreren ...").
+WHAT_IS = re.compile(
+    r"^\s*(?:what is|what's|what are|who is|what does\b.*\bmean|what counts as|wat is|wat zijn|wat betekent|wat houdt)\b",
+    re.I,
+)
+
+
+#: Where a question holds several: ", and how long ...", ", en hoeveel ...", "; ", "? ".
+PART = re.compile(
+    r",?\s+and\s+(?=(?:how|what|when|which|who|where|why|is|are|does|do|did|can|may|must|has|have|will)\b)"
+    r"|,?\s+en\s+(?=(?:hoe|wat|wanneer|welke|wie|waar|waarom|is|zijn|heeft|hebben|kan|mag|moet|hoeveel)\b)"
+    r"|;\s+|\?\s+(?=\S)",
+    re.I,
+)
+
+
+def question_parts(text: str) -> list[str]:
+    """The questions within a question: "How is it declared, and how long can it last?" -> two.
+    One part (the usual case) gives an empty list."""
+    parts = [p.strip(" ,;?") for p in PART.split(text)]
+    parts = [p for p in parts if len(p.split()) >= 3]
+    return parts if len(parts) > 1 else []
+
+
+def wants(question: str) -> list[re.Pattern[str]]:
+    """What kind of fact the question asks for, as patterns a sentence that gives it matches."""
+    out = []
+    if TIMELINE.search(question):
+        out.append(DATE)
+    if RATE.search(question):
+        out.append(PERCENT)
+    elif QUANTITY.search(question):
+        out.append(NUMBER)
+    if DURATION.search(question):
+        out.append(PERIOD)
+    return out
