@@ -127,6 +127,12 @@ class LexicalIndex:
         return [(self.chunks[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
 
+def _second_place(fused: dict[str, Hit]) -> float:
+    """A score just above the second best: a hit lifted to it ranks second at least."""
+    ranked = sorted((h.score for h in fused.values()), reverse=True)
+    return ranked[1] * 1.01 if len(ranked) > 1 else 1.0 / RRF_K
+
+
 class Retriever:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
@@ -309,8 +315,7 @@ class Retriever:
 
     def _timeline(self, fused: dict[str, Hit], scope: list[str]) -> None:
         """A date question: the article on entry into force and application ranks second at least."""
-        ranked = sorted((h.score for h in fused.values()), reverse=True)
-        floor = ranked[1] * 1.01 if len(ranked) > 1 else 1.0 / RRF_K
+        floor = _second_place(fused)
         for chunk in self.snapshot.chunks:
             if chunk.source in scope and chunk.kind == "article" and APPLICATION_TITLE.search(chunk.title):
                 hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
@@ -319,8 +324,7 @@ class Retriever:
     def _penalties(self, fused: dict[str, Hit], scope: list[str]) -> None:
         """A question about fines: each source's penalties article (the one that already
         scores best, where an act has several) ranks second at least."""
-        ranked = sorted((h.score for h in fused.values()), reverse=True)
-        floor = ranked[1] * 1.01 if len(ranked) > 1 else 1.0 / RRF_K
+        floor = _second_place(fused)
         for source in scope:
             units = {
                 c.unit
