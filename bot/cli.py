@@ -21,6 +21,7 @@ from rich.table import Table
 
 from .config import Settings, get_settings
 from .errors import BotError
+from .evaluate import KIND_METRICS
 
 app = typer.Typer(
     name="policybot",
@@ -311,6 +312,14 @@ def print_summary(summary: dict, k: int, name: str) -> None:  # type: ignore[typ
     if "latency_p50_ms" in summary:
         table.add_row("latency p50 / p95", f"{summary['latency_p50_ms']:.0f} / {summary['latency_p95_ms']:.0f} ms", "")
     out.print(table)
+    kinds = summary.get("per_kind") or {}
+    if len(kinds) > 1:
+        cols = ["kind", "n", "ref hit", "cit. prec.", "gold cited", "must-incl.", "abstained", "false abst."]
+        by_kind = Table(*cols, title="per kind")
+        for kind, m in kinds.items():
+            cells = ["-" if m.get(key) is None else f"{m[key]:.2f}" for key in KIND_METRICS]
+            by_kind.add_row(kind, str(m["questions"]), *cells)
+        out.print(by_kind)
 
 
 # ----------------------------------------------------------------------------- slack

@@ -73,7 +73,7 @@ def score_one(q: EvalQuestion, retrieved: list[dict[str, Any]], answer: Answer, 
     gold = set(q.refs)
     keys = [f"{r['source']}:{r['unit']}" for r in retrieved]
     top = keys[:k]
-    m: dict[str, Any] = {"id": q.id, "answerable": q.answerable}
+    m: dict[str, Any] = {"id": q.id, "answerable": q.answerable, "kind": q.kind or "-"}
     if q.answerable and gold:
         ev = [norm(e) for e in q.evidence]
         m["evidence_hit"] = float(any(any(e in norm(r["text"]) for e in ev) for r in retrieved[:k])) if ev else None
@@ -168,5 +168,22 @@ def run_eval(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text("\n".join(out_lines) + "\n", encoding="utf-8")
     summary = summarise(rows, latencies)
+    summary["per_kind"] = per_kind(rows)
     summary["per_question"] = rows
     return summary
+
+
+#: The answer metrics shown per kind of question.
+KIND_METRICS = ("ref_hit", "citation_precision", "gold_cited", "must_include", "abstained", "false_abstention")
+
+
+def per_kind(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The answer metrics of each ``kind`` of question (fact, timeline, unanswerable, ...)."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind in sorted({r.get("kind", "-") for r in rows}):
+        group = [r for r in rows if r.get("kind", "-") == kind]
+        entry: dict[str, Any] = {"questions": len(group)}
+        for key in KIND_METRICS:
+            entry[key], entry[f"{key}_n"] = _mean(group, key)
+        out[kind] = entry
+    return out
