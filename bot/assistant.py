@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from .answering.extractive import ExtractiveAnswerer
+from .answering import gate
+from .answering.compose import abstention, sources_sentence
+from .answering.extractive import ExtractiveAnswerer, act_name, nearest_citations
 from .config import Settings, get_settings
-from .models import Answer, SourceVersion
+from .models import Answer, SourceVersion, Unit
 from .prompts import check_prompts
-from .query import Query, parse_query
+from .query import Query, clean_question, detect_language, parse_query
 from .retrieval import Result, Retriever
 from .sources import Manifest, load_manifest
 
@@ -23,6 +25,7 @@ class Assistant:
         self.manifest: Manifest = load_manifest(self.settings.manifest_path)
         self._retriever = retriever
         self._llm: object | None = None
+        self._units: dict[str, list[Unit]] | None = None
 
     @property
     def retriever(self) -> Retriever:
@@ -79,8 +82,21 @@ class Assistant:
         """Like :meth:`ask`, also returning the unit-level retrieval results (for eval)."""
         start = time.perf_counter()
         k = k or self.settings.top_k
-        asked = self.standalone(question, history)
-        q, results, timings = self.retrieve(asked, source=source, lang=lang, k=k)
+        text = clean_question(question)
+        q_lang = lang or detect_language(text)
+        # The gate runs before any answerer: instructions to the bot are dropped (a real question
+        # beside them is answered alone), and what no legal text can answer is refused.
+        screened = gate.screen(text, q_lang)
+        if screened.refusal is not None and not screened.refusal.nearest:
+            return self._refuse(question, q_lang, screened.refusal, [], k), []
+        asked = self.standalone(screened.question, history)
+        q, results, timings = self.retrieve(asked, source=source, lang=q_lang, k=k)
+        refusal = screened.refusal or self._check(q, results, k, source)
+        if refusal is not None:
+            answer = self._refuse(question, q.lang, refusal, results, k)
+            answer.timings.update(timings)
+            answer.timings["total_ms"] = (time.perf_counter() - start) * 1000
+            return answer, results
         if not source:
             # A date question ("since when are the bans in force?") is answered from the
             # application timeline extracted from the current texts, with citations.
@@ -111,11 +127,65 @@ class Assistant:
             )
         else:
             answer = extractive.answer(q, results, k=k)
+        if q.foreign and not answer.abstained:
+            answer.notice = gate.not_indexed_notice(q.foreign, q.lang, answered=True)
+            answer.text += "\n" + answer.notice
         answer.question = question
         answer.as_of = self.as_of(answer)
         answer.timings.update(timings)
         answer.timings["total_ms"] = (time.perf_counter() - start) * 1000
         return answer, results
+
+    # -- the answerability gate ----------------------------------------------------------
+    def _current_units(self) -> dict[str, list[Unit]]:
+        """Each indexed source's units in its current text(s) (not the older language versions)."""
+        if self._units is None:
+            old = {(t["source"], t["language"]) for t in self.retriever.snapshot.state.get("texts", []) if t.get("predates_current")}
+            units: dict[str, list[Unit]] = {}
+            for (source, language, _), unit in self.retriever.snapshot.units.items():
+                if (source, language) not in old:
+                    units.setdefault(source, []).append(unit)
+            self._units = units
+        return self._units
+
+    def _short(self) -> dict[str, str]:
+        return {s.id: s.short for s in self.manifest.sources}
+
+    def _check(self, q: Query, results: list[Result], k: int, source: str | None) -> gate.Refusal | None:
+        """The gate's checks that need the index: units that do not exist, acts not indexed,
+        and a fact type that no retrieved passage supplies."""
+        units = self._current_units()
+        celexes = {u.amended_by for us in units.values() for u in us if u.amended_by}
+        family = {s.id: {*s.amended_by, *(o.id for o in self.manifest.sources if s.id in o.amended_by)} for s in self.manifest.sources}
+        refusal = gate.check_references(q, units, self._short(), {c: act_name(c) for c in celexes}, family)
+        if refusal is not None:
+            return refusal
+        top = [u for r in results[:k] if (u := self.retriever.unit(r.source, r.primary.chunk.language, r.unit))]
+        if not source:
+            refusal = gate.check_foreign(q, top, self.retriever)
+            if refusal is not None:
+                return refusal
+        return gate.check_fact_type(q, [u.text for u in top])
+
+    def _refuse(self, question: str, lang: str, refusal: gate.Refusal, results: list[Result], k: int) -> Answer:
+        nearest: list = []
+        if refusal.reason == "not-indexed" and refusal.acts:
+            # What the indexed texts say about the act, where they mention it; else the nearest sources.
+            about = lambda text: any(gate.mentions(text, act) for act in refusal.acts)  # noqa: E731
+            nearest = nearest_citations(self.retriever, self.manifest, results, lang, about=about)
+        if refusal.nearest and not nearest:
+            nearest = nearest_citations(self.retriever, self.manifest, results, lang)
+        texts = self.retriever.snapshot.state.get("texts", []) if refusal.nearest else []
+        return abstention(
+            question,
+            lang,
+            notice=refusal.notice,
+            nearest=nearest,
+            sources_line=sources_sentence(texts, self._short(), lang) if texts else None,
+            retrieved=[r.primary for r in results[:k]],
+            short=self._short(),
+            bare=refusal.reason == "instruction",
+        )
 
     def as_of(self, answer: Answer) -> list[SourceVersion]:
         """The versions of the sources the answer drew from."""

@@ -4,7 +4,7 @@
 (English or Dutch), unit references it names ("art 99", "Article 6(3)",
 "Artikel 5", "annex III", "recital 47", "overweging 12"), the sources it names
 through their aliases ("chips act", "AI-verordening", "the ABN article"), and
-acts it names that policybot does not index (GDPR, MiCA, ...).
+acts it names that policybot does not index (``knowledge/not_indexed.toml``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from .errors import QuestionError
-from .sources import Manifest, fold
+from .sources import ForeignAct, Manifest
 
 MAX_QUESTION_CHARS = 2000
 TARGETED_MAX_WORDS = 15
@@ -40,27 +40,6 @@ _REF_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:recital|overweging)s?\s*\(?(\d{1,3})\)?", re.I), "rct"),
 ]
 
-#: Acts that are often asked about and that policybot does not index: alias -> (name, OJ number).
-FOREIGN_ACTS: dict[str, tuple[str, str]] = {
-    "mica": ("Markets in Crypto-Assets Regulation (MiCA)", "2023/1114"),
-    "gdpr": ("General Data Protection Regulation (GDPR)", "2016/679"),
-    "avg": ("Algemene verordening gegevensbescherming (AVG/GDPR)", "2016/679"),
-    "dora": ("Digital Operational Resilience Act (DORA)", "2022/2554"),
-    "psd2": ("Payment Services Directive (PSD2)", "2015/2366"),
-    "mifid": ("MiFID II", "2014/65"),
-    "mifid ii": ("MiFID II", "2014/65"),
-    "crr": ("Capital Requirements Regulation (CRR)", "575/2013"),
-    "crd": ("Capital Requirements Directive (CRD)", "2013/36"),
-    "dsa": ("Digital Services Act (DSA)", "2022/2065"),
-    "dma": ("Digital Markets Act (DMA)", "2022/1925"),
-    "digital services act": ("Digital Services Act (DSA)", "2022/2065"),
-    "digital markets act": ("Digital Markets Act (DMA)", "2022/1925"),
-    "cyber resilience act": ("Cyber Resilience Act", "2024/2847"),
-    "eidas": ("eIDAS Regulation", "910/2014"),
-    "solvency ii": ("Solvency II", "2009/138"),
-}
-
-
 @dataclass
 class Query:
     text: str
@@ -68,7 +47,7 @@ class Query:
     refs: list[str] = field(default_factory=list)  # unit ids: 'art-99', 'annex-iii', 'rct-47'
     paragraphs: dict[str, str] = field(default_factory=dict)  # 'art-6' -> '3'
     sources: list[str] = field(default_factory=list)
-    foreign: list[tuple[str, str]] = field(default_factory=list)  # (name, OJ number) of acts not indexed
+    foreign: list[ForeignAct] = field(default_factory=list)  # acts it names that are not indexed
     names: list[tuple[int, int, str]] = field(default_factory=list)  # where the text names a source
     quoted: list[str] = field(default_factory=list)  # terms in quotes: 'provider', “gebruiksverantwoordelijke”
 
@@ -164,15 +143,6 @@ def quoted_terms(text: str) -> list[str]:
     return [m.group(1).strip() for m in _QUOTED.finditer(text) if m.group(1).strip()]
 
 
-def find_foreign(text: str) -> list[tuple[str, str]]:
-    folded = fold(text)
-    hits: list[tuple[str, str]] = []
-    for key, act in FOREIGN_ACTS.items():
-        if re.search(r"(?<![\w-])" + re.escape(key) + r"(?![\w-])", folded) and act not in hits:
-            hits.append(act)
-    return hits
-
-
 def parse_query(raw: str, manifest: Manifest, lang: str | None = None) -> Query:
     text = clean_question(raw)
     language = lang or detect_language(text)
@@ -184,7 +154,7 @@ def parse_query(raw: str, manifest: Manifest, lang: str | None = None) -> Query:
         refs=refs,
         paragraphs=paragraphs,
         sources=list(dict.fromkeys(sid for _, _, sid in names)),
-        foreign=find_foreign(text),
+        foreign=manifest.foreign_in(text),
         names=names,
         quoted=quoted_terms(text),
     )

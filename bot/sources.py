@@ -80,8 +80,44 @@ class SourceSpec(BaseModel):
         return sorted({t.language for t in self.texts})
 
 
+class ForeignAct(BaseModel):
+    """An act users ask about that policybot does not index (``knowledge/not_indexed.toml``)."""
+
+    name: str
+    number: str = Field("", description="Its number in the Official Journal: '2022/2554'")
+    celex: str = ""
+    aliases: list[str] = Field(default_factory=list)
+
+    def named_in(self, folded: str) -> bool:
+        """Does the (folded) text name the act, by a name or by its number?"""
+        if self.number and re.search(r"(?<![\d/])" + re.escape(self.number) + r"(?!\d)", folded):
+            return True
+        return any(re.search(r"(?<![\w-])" + re.escape(fold(a)) + r"(?![\w-])", folded) for a in self.aliases)
+
+
+#: "Regulation (EU) 2022/2554", "Directive 2013/36/EU", "Verordening (EU) nr. 575/2013": an act by its number.
+ACT_NUMBER = re.compile(
+    r"\b(?:regulation|directive|decision|verordening|richtlijn|besluit)\s*(?:\((?:eu|eg|ec|eec|eeg)\)\s*)?"
+    r"(?:no\.?\s*|nr\.?\s*)?(\d{2,4}/\d{1,4})\b",
+    re.I,
+)
+
+
 class Manifest(BaseModel):
     sources: list[SourceSpec]
+    not_indexed: list[ForeignAct] = Field(default_factory=list)
+
+    def foreign_in(self, text: str) -> list[ForeignAct]:
+        """Acts ``text`` names that the manifest does not hold: the listed ones, by name or number,
+        and any 'Regulation (EU) YYYY/NNNN' that is none of the manifest's acts."""
+        folded = fold(text)
+        found = [a for a in self.not_indexed if a.named_in(folded)]
+        known = {celex_number(s.celex) for s in self.sources if s.celex}
+        for m in ACT_NUMBER.finditer(text):
+            number = m.group(1)
+            if number not in known and not any(a.number == number for a in found):
+                found.append(ForeignAct(name=re.sub(r"\s+", " ", m.group(0)).strip(), number=number))
+        return found
 
     def ids(self) -> list[str]:
         return [s.id for s in self.sources]
@@ -159,6 +195,16 @@ def fold(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
+#: Beside the manifest: the acts users ask about that policybot does not index.
+NOT_INDEXED_FILE = "not_indexed.toml"
+
+
+def celex_number(celex: str) -> str:
+    """'32022R2554' -> '2022/2554' ('' for a CELEX that is not an act's)."""
+    m = re.fullmatch(r"3(\d{4})[RLD]0*(\d+)", celex)
+    return f"{m.group(1)}/{m.group(2)}" if m else ""
+
+
 @lru_cache(maxsize=8)
 def _load(path: str, mtime: float) -> Manifest:
     try:
@@ -167,6 +213,12 @@ def _load(path: str, mtime: float) -> Manifest:
         raise ConfigError(f"The source manifest {path} does not exist.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"The source manifest {path} is not valid TOML: {exc}") from None
+    extra = Path(path).with_name(NOT_INDEXED_FILE)
+    if extra.exists():
+        try:
+            data["not_indexed"] = tomllib.loads(extra.read_text(encoding="utf-8")).get("acts", [])
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"The list of acts not indexed, {extra}, is not valid TOML: {exc}") from None
     try:
         return Manifest.model_validate(data)
     except ValidationError as exc:

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..citations import verify_quote
 from ..config import Settings
-from ..models import NO_ANSWER, Answer, Block, Citation, Hit, Unit
+from ..models import Answer, Block, Citation, Hit, Unit
 from ..query import Query
 from ..retrieval import Result, Retriever, stem_tokens
 from ..sources import Manifest
 from . import intent
+from .compose import abstention
 from .passages import (
     articles_referenced,
     opening,
@@ -47,11 +49,6 @@ def act_name(celex: str) -> str:
     m = re.fullmatch(r"3(\d{4})([RLD])0*(\d+)", celex)
     return f"{_KINDS[m.group(2)]} (EU) {m.group(1)}/{m.group(3)}" if m else celex
 LEAD = {"en": "The sources say:", "nl": "De bronnen zeggen:"}
-NEAREST = {"en": "Nearest sources:", "nl": "Dichtstbijzijnde bronnen:"}
-FOREIGN = {
-    "en": "policybot does not index the {acts}; it covers {known}.",
-    "nl": "policybot indexeert de {acts} niet; het dekt {known}.",
-}
 
 
 #: How fast trust falls with the retrieval rank of a unit (rank r weighs 1 / (1 + RANK_DECAY * r)).
@@ -266,11 +263,6 @@ class ExtractiveAnswerer:
         k = k or self.settings.top_k
         lang = q.lang
         hits = [r.primary for r in results[:k]]
-        unknown = [name for name, number in q.foreign if not any(number in r.text() for r in results[:k])]
-        if unknown and not q.sources:
-            # An act policybot does not index, which the retrieved texts do not refer to either.
-            known = ", ".join(self.short(s) for s in self.retriever.sources)
-            return self._abstain(q, results, k, notice=FOREIGN[lang].format(acts=", ".join(unknown), known=known))
         named = [sid for sid in q.sources if sid in self.retriever.sources]
         compare = named if len(named) > 1 and intent.COMPARE.search(q.text) else None
         pool = results[:k]
@@ -286,10 +278,6 @@ class ExtractiveAnswerer:
         best = cands[0]
         top_dense = max((h.dense or 0.0) for h in hits) if hits else 0.0
         if not self._enough(q, best, top_dense):
-            return self._abstain(q, results, k)
-        if intent.RATE.search(q.text) and not any(intent.PERCENT.search(c.text) for c in cands):
-            # Asked for a rate, and no retrieved passage gives one: the sources are silent on
-            # it, whatever else they say about the topic.
             return self._abstain(q, results, k)
 
         topic = q.topic(self.retriever.sources)
@@ -435,27 +423,38 @@ class ExtractiveAnswerer:
         return best.coverage >= MIN_OVERLAP or top_dense >= self.settings.min_evidence
 
     def _abstain(self, q: Query, results: list[Result], k: int, notice: str | None = None) -> Answer:
-        nearest: list[Citation] = []
-        for r in results[:3]:
-            unit = self.retriever.unit(r.primary.chunk.source, r.primary.chunk.language, r.primary.chunk.unit)
-            if unit is None or not unit.blocks:
-                continue
-            block = unit.blocks[0]
-            quote = shorten(split_sentences(block.text)[0], set(), unit.language)
-            if verify_quote(quote, unit.text):
-                nearest.append(self._citation(len(nearest) + 1, unit, block, quote, self._note(unit, block, q.lang)))
-        text = NO_ANSWER[q.lang]
-        if notice:
-            text += " " + notice
-        if nearest:
-            text += "\n" + NEAREST[q.lang] + " " + "; ".join(f"{self.short(c.source)}, {c.ref}" for c in nearest)
-        return Answer(
-            question=q.text,
-            text=text,
-            abstained=True,
-            mode="extractive",
-            language=q.lang,
-            notice=notice,
-            retrieved=[r.primary for r in results[:k]],
-            nearest=nearest,
+        short = {s.id: s.short for s in self.manifest.sources}
+        return abstention(
+            q.text, q.lang, notice=notice, nearest=nearest_citations(self.retriever, self.manifest, results, q.lang),
+            sources_line=None, retrieved=[r.primary for r in results[:k]], short=short,
         )
+
+
+def nearest_citations(
+    retriever: Retriever,
+    manifest: Manifest,
+    results: list[Result],
+    lang: str,
+    n: int = 3,
+    about: Callable[[str], bool] | None = None,
+) -> list[Citation]:
+    """What an abstention points to: the opening of each of the best ``n`` retrieved units, or,
+    with ``about``, the first sentence of each that ``about`` accepts (what the indexed texts say
+    about an act that is not indexed)."""
+    answerer = ExtractiveAnswerer(retriever.settings, retriever, manifest)
+    nearest: list[Citation] = []
+    for r in results[: n if about is None else 2 * n]:
+        unit = retriever.unit(r.primary.chunk.source, r.primary.chunk.language, r.primary.chunk.unit)
+        if unit is None or not unit.blocks or len(nearest) >= n:
+            continue
+        if about is None:
+            block, sentence = unit.blocks[0], split_sentences(unit.blocks[0].text)[0]
+        else:
+            found = [(b, s) for b in unit.blocks for s in split_sentences(b.text) if about(s)]
+            if not found:
+                continue
+            block, sentence = found[0]
+        quote = shorten(sentence, set(), unit.language)
+        if verify_quote(quote, unit.text):
+            nearest.append(answerer._citation(len(nearest) + 1, unit, block, quote, answerer._note(unit, block, lang)))
+    return nearest

@@ -19,6 +19,12 @@ QUANTITY = re.compile(
 )
 #: An amount: a number that is not a year ("2 procent", "EUR 35000000", "4,1"; not "in 2023").
 NUMBER = re.compile(r"(?<![\d.,])(?!(?:19|20)\d\d(?![\d.,]?\d))\d")
+#: An amount in words ("two years", "one month", "twee jaar").
+NUMBER_WORD = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundred|thousand|"
+    r"million|billion|half|twice|een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|twaalf|honderd|duizend|miljoen|miljard)\b",
+    re.I,
+)
 #: Questions that ask for a rate or a percentage ("What interest rate ...?", "Welk percentage ...?") ...
 RATE = re.compile(
     r"\b(?:(?:interest|tax|exchange|growth|error|default) rate|what rate|which rate|percentage|what share|"

@@ -145,3 +145,38 @@ def with_items(lead_in: str, unit: Unit, block: Block) -> str:
     pieces = [opening(b.text) for b in items[:MAX_ITEMS]]
     tail = " …" if len(items) > MAX_ITEMS else ""
     return re.sub(r"\s*…\s*…", " …", f"{lead_in} " + " … ".join(pieces) + tail)
+
+
+#: A passage longer than this is quoted from the sentence before the fact, not whole.
+MAX_PASSAGE_WORDS = 110
+
+
+def passage(sentence: str, block: Block, terms: set[str], lang: str) -> str:
+    """The passage that holds ``sentence``: its whole point or paragraph where that is short
+    enough, else the sentence with its neighbours up to :data:`MAX_PASSAGE_WORDS` words, never cut
+    before the sentence's end. Over-long single sentences are shortened around the question's terms.
+    """
+    text = block.text.strip()
+    if len(text.split()) <= MAX_PASSAGE_WORDS:
+        return text
+    sentences = split_sentences(text)
+    if sentence not in sentences:
+        return shorten(sentence, terms, lang)
+    i = sentences.index(sentence)
+    if len(sentence.split()) > MAX_PASSAGE_WORDS:
+        return shorten(sentence, terms, lang)
+    lo = hi = i
+    size = len(sentence.split())
+    while True:
+        grown = False
+        if lo > 0 and size + len(sentences[lo - 1].split()) <= MAX_PASSAGE_WORDS and lo == i:
+            lo -= 1  # the sentence before often names the subject ("Providers shall ...")
+            size += len(sentences[lo].split())
+            grown = True
+        if hi + 1 < len(sentences) and size + len(sentences[hi + 1].split()) <= MAX_PASSAGE_WORDS:
+            hi += 1
+            size += len(sentences[hi].split())
+            grown = True
+        if not grown:
+            break
+    return " ".join(sentences[lo : hi + 1])

@@ -1,0 +1,72 @@
+"""The sentences policybot writes itself, per language.
+
+Offline, an answer holds only these words and verbatim text from the sources: a bottom line
+built from one of the templates below, filled with a span of a cited passage and the passage's
+heading, then the cited passages themselves.
+"""
+
+from __future__ import annotations
+
+LEAD = {"en": "The sources say:", "nl": "De bronnen zeggen:"}
+NEAREST = {"en": "Nearest sources:", "nl": "Dichtstbijzijnde bronnen:"}
+SOURCES = {
+    "en": "The indexed sources are official texts ({texts}) and {other}.",
+    "nl": "De geïndexeerde bronnen zijn officiële teksten ({texts}) en {other}.",
+}
+SOURCES_ONLY = {
+    "en": "The indexed sources are official texts: {texts}.",
+    "nl": "De geïndexeerde bronnen zijn officiële teksten: {texts}.",
+}
+CONSOLIDATED = {"en": "as consolidated on {date}", "nl": "geconsolideerd op {date}"}
+PUBLISHED = {"en": "OJ of {date}", "nl": "PB van {date}"}
+
+# -- the bottom line --------------------------------------------------------------------
+#: The question asks for an amount, a date or a period: the span of the passage that gives it.
+FACT = {"en": "{span} ({label}) [{n}].", "nl": "{span} ({label}) [{n}]."}
+#: A permission question answered by a prohibition in the text's list of prohibited practices.
+PROHIBITED = {
+    "en": "No: {label} lists this among the {category} [{n}].",
+    "nl": "Nee: {label} noemt dit bij de {category} [{n}].",
+}
+#: A classification question answered by a listed use case (Annex III of the AI Act).
+LISTED = {
+    "en": "Yes, where it falls under {label}, listed under “{category}” [{n}].",
+    "nl": "Ja, als het valt onder {label}, opgenomen onder “{category}” [{n}].",
+}
+#: ... where the question's subject falls in the listing's own exception.
+EXCEPTED = {
+    "en": "No: {label} makes an exception for it: “{span}” [{n}].",
+    "nl": "Nee: {label} maakt er een uitzondering voor: “{span}” [{n}].",
+}
+#: An obligation question answered by a provision with an addressee ("Deployers shall ...").
+OBLIGATION = {
+    "en": "Yes: {label} is an obligation of {addressee} [{n}].",
+    "nl": "Ja: {label} is een verplichting van {addressee} [{n}].",
+}
+DUTIES = {
+    "en": "{label} sets out what {addressee} must do [{n}].",
+    "nl": "{label} bepaalt wat {addressee} moeten doen [{n}].",
+}
+DEFINED = {"en": "{label} defines it [{n}].", "nl": "{label} definieert het [{n}]."}
+#: Anything else: where the answer is.
+WHERE = {"en": "{label} answers this [{n}].", "nl": "{label} beantwoordt dit [{n}]."}
+ALSO = {"en": "See also {labels}.", "nl": "Zie ook {labels}."}
+
+#: Whether a cited AI Act provision applies on the day of the answer, and from when.
+APPLIES = {"en": "applies from {date}", "nl": "van toepassing vanaf {date}"}
+APPLIES_TODAY = {"en": "applies today, since {date}", "nl": "van toepassing sinds {date}"}
+NOT_YET = {"en": "not yet: applies from {date}", "nl": "nog niet: van toepassing vanaf {date}"}
+
+NOTES = {
+    "amended": {"en": "as amended by {act}", "nl": "zoals gewijzigd bij {act}"},
+    "inserted": {"en": "inserted by {act}", "nl": "ingevoegd bij {act}"},
+    "predates": {"en": "this language version predates {act}", "nl": "deze taalversie dateert van vóór {act}"},
+    "current": {"en": "current wording", "nl": "huidige tekst"},
+}
+
+MONTHS = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"],
+    "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+           "november", "december"],
+}
