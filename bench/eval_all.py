@@ -36,7 +36,14 @@ def main() -> None:
     ap.add_argument("--misses", action="store_true")
     ap.add_argument("--only", action="append", choices=sorted(SETS))
     ap.add_argument("--kinds", action="store_true", help="print the per-kind tables")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="tuning: override a constant of bot.answering.extractive for this run")
     args = ap.parse_args()
+    from bot.answering import extractive
+
+    for item in args.set:
+        name, value = item.split("=", 1)
+        setattr(extractive, name, type(getattr(extractive, name))(float(value)))
     assistant = Assistant()
     assistant.retriever  # noqa: B018 - load before timing
     print(f"{'set':<9} {'n':>4} " + " ".join(f"{h[:10]:>10}" for h in HEAD) + "   p50 ms")

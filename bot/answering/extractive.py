@@ -26,11 +26,11 @@ from .compose import abstention
 from .passages import (
     articles_referenced,
     opening,
+    passage,
     points_referenced,
     shorten,
     split_sentences,
     with_items,
-    with_next,
 )
 
 __all__ = ["ExtractiveAnswerer", "act_name", "shorten", "split_sentences"]
@@ -55,6 +55,8 @@ LEAD = {"en": "The sources say:", "nl": "De bronnen zeggen:"}
 RANK_DECAY = 0.35
 #: Weight of the chunk's dense similarity (scaled to 0..1 among the retrieved units) in a sentence's score.
 DENSE_WEIGHT = 0.15
+#: Weight of the share of the question's terms in the unit's title.
+TITLE_WEIGHT = 0.0
 #: Sources whose Article 1 lists amendments to another, consolidated act.
 AMENDING = {"ai-omnibus"}
 #: Another unit is quoted only when its best sentence scores at least this share of the best one's.
@@ -70,6 +72,10 @@ COMPARE_RATIO = 0.3
 INTENT_BONUS = 0.15
 #: A sentence giving the fact asked for joins the quotes when it scores this share of its unit's best.
 SLOT_RATIO = 0.4
+#: At most this many units quoted (a comparison may add one per side).
+MAX_UNITS = 3
+#: At most this many passages chosen by :meth:`ExtractiveAnswerer.select`.
+MAX_SELECTED = 4
 #: At most this many quotes in an answer (a part of a question may add one beyond select()'s four).
 MAX_QUOTES = 5
 #: At most this many titles of articles a quote refers to are shown beside it.
@@ -132,20 +138,33 @@ class ExtractiveAnswerer:
                 # The amending instructions ("in Article 63, paragraph 1 is replaced by ...") are a
                 # worse citation than the consolidated provision they produced, which is indexed too.
                 prior *= 0.5
-            for hit in result.hits[:3]:
-                unit, blocks = self._blocks(hit)
+            # Every block of a retrieved unit is a candidate, not only those of its retrieved chunks:
+            # the paragraph that answers ("within 72 hours", point (b)) is often not the one that
+            # matched best. A block's dense weight is that of its own chunk where one was retrieved.
+            hit_of: dict[tuple[str, str], Hit] = {}
+            for hit in result.hits:
+                for path in (hit.chunk.paths.split(",") if hit.chunk.paths else [""]):
+                    hit_of.setdefault((hit.chunk.language, path), hit)
+            languages = list(dict.fromkeys(h.chunk.language for h in result.hits[:3]))
+            for lang in languages:
+                unit = self.retriever.unit(result.source, lang, result.unit)
                 if unit is None:
                     continue
-                # The dense similarity of this chunk (a paragraph or so), scaled among the retrieved units.
-                dense_norm = max(0.0, ((hit.dense or lo) - lo) / (hi - lo)) if hi > lo else 0.0
-                lang = hit.chunk.language
+                first = next(h for h in result.hits if h.chunk.language == lang)
                 lex = self.retriever.lexical.get(lang)
                 terms = q_terms.get(lang, set())
                 # Ranking compares sentences on the terms the corpus knows; whether the question is
                 # answered at all also counts the terms no text contains ("EIB interest rate").
                 known = sum(lex.weight(t) for t in terms if t in lex.idf) if lex else 0.0
                 total = sum(lex.weight(t) for t in terms) if lex else 0.0
-                for block in blocks:
+                # The unit's heading says what it rules on ("Right to explanation of individual
+                # decision-making"): a question in its words is about that unit.
+                title_terms = set(stem_tokens(unit.title, lang)) if unit.title else set()
+                titled = (sum(lex.weight(t) for t in terms & title_terms) / known) if lex and known else 0.0
+                for block in unit.blocks:
+                    hit = hit_of.get((lang, block.path))
+                    # The dense similarity of this block's chunk, scaled among the retrieved units.
+                    dense_norm = max(0.0, ((hit.dense or lo) - lo) / (hi - lo)) if hit and hi > lo else 0.0
                     for sentence in split_sentences(block.text):
                         s_terms = set(stem_tokens(sentence, lang))
                         matched = sum(lex.weight(t) for t in terms & s_terms) if lex else 0.0
@@ -155,13 +174,13 @@ class ExtractiveAnswerer:
                         exact = 0.3 if para and block.path.split(".")[0] == para else 0.0
                         if q.targeted and unit.unit in q.refs:
                             exact += 0.5  # the question names this unit: answer from it
-                        base = DENSE_WEIGHT * dense_norm + exact + 0.05
+                        base = DENSE_WEIGHT * dense_norm + TITLE_WEIGHT * titled + exact + 0.05
                         bonus = sum(INTENT_BONUS for pattern in wants if pattern.search(sentence))
                         factor = prior * (1.0 if lang == q.lang else 0.8)
                         score = (overlap + base + bonus) * factor
                         out.append(
                             Candidate(
-                                result, hit, unit, block, sentence, score, overlap, coverage,
+                                result, hit or first, unit, block, sentence, score, overlap, coverage,
                                 frozenset(s_terms), base, factor,
                             )
                         )
@@ -298,12 +317,15 @@ class ExtractiveAnswerer:
         citations: list[Citation] = []
         lines: list[str] = []
         terms = set(stem_tokens(topic, lang))
+        quoted_blocks: set[int] = set()
         for c in chosen:
-            quote = shorten(c.text, terms, c.unit.language)
+            if id(c.block) in quoted_blocks:
+                continue  # each passage is quoted once
+            quoted_blocks.add(id(c.block))
+            # The passage that holds the fact: its whole point or paragraph, never cut before it.
+            quote = passage(c.text, c.block, terms, c.unit.language)
             if quote.rstrip().endswith(":"):
                 quote = with_items(quote, c.unit, c.block)
-            elif c is chosen[0] and intent.WHAT_IS.search(q.text) and quote == c.text:
-                quote = with_next(quote, c.block)
             if not verify_quote(quote, c.unit.text):
                 continue
             n = len(citations) + 1
@@ -345,8 +367,8 @@ class ExtractiveAnswerer:
     @staticmethod
     def select(
         cands: list[Candidate],
-        max_units: int = 3,
-        max_quotes: int = 4,
+        max_units: int | None = None,
+        max_quotes: int | None = None,
         compare: list[str] | None = None,
         wants: list[re.Pattern[str]] | None = None,
     ) -> list[Candidate]:
@@ -358,6 +380,8 @@ class ExtractiveAnswerer:
         one, the quoted units' best sentence that does is added ("how is it declared, and how
         long can it last?" needs both sentences).
         """
+        max_units = max_units or MAX_UNITS
+        max_quotes = max_quotes or MAX_SELECTED
         best_by_unit: dict[str, float] = {}
         for c in cands:
             best_by_unit[_ukey(c)] = max(best_by_unit.get(_ukey(c), 0.0), c.score)
