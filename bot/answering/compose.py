@@ -19,11 +19,14 @@ from . import templates as T
 from .passages import split_sentences
 
 #: Spans a bottom line may take from a passage, by the kind of fact asked for.
+_SCALE = r"(?:\s?(?:million|billion|thousand|miljoen|miljard|duizend|bn|mn))?"
+_CURRENCY = r"(?:EUR|euro|USD|dollars?|€|\$)"
 AMOUNT_SPAN = re.compile(
-    r"(?:(?:of |in )?(?:up to|not exceeding|maximum of|tot|ten hoogste|max(?:imaal)?)\s+)?"
-    r"(?:EUR|€)\s?\d[\d\s.,]*\d(?:\s?(?:million|billion|miljoen|miljard))?"
-    r"(?:[^.;]{0,120}?\b\d+(?:[.,]\d+)?\s?%[^.;]{0,80}?(?:whichever is (?:higher|lower)|naargelang[^.;]{0,20}hoger|"
-    r"naargelang[^.;]{0,20}lager)?)?",
+    r"(?:(?:of |in )?(?:up to|not exceeding|maximum of|a maximum of at least|at least|tot|ten hoogste|max(?:imaal)?|zo'n|"
+    r"ongeveer|circa|about|around)\s+)?"
+    r"(?:" + _CURRENCY + r"\s?\d[\d\s.,]*\d" + _SCALE + r"|\d[\d\s.,]*" + _SCALE + r"\s?" + _CURRENCY + r"|\d[\d.,]*\s?"
+    r"(?:million|billion|miljoen|miljard)\s+\w+)"
+    r"(?:[^.;]{0,120}?\b\d+(?:[.,]\d+)?\s?%(?:[^.;]{0,100}?(?:whichever is (?:higher|lower)|naargelang[^.;]{0,20}(?:hoger|lager)))?)?",
     re.I,
 )
 PERCENT_SPAN = re.compile(r"[^.;:]{0,60}\b\d+(?:[.,]\d+)?\s?(?:%|per ?cent|procent)[^.;]{0,40}", re.I)
@@ -47,7 +50,8 @@ DATE_SPAN = re.compile(
 )
 #: "Deployers shall", "Providers of high-risk AI systems shall", "Member States shall ensure".
 ADDRESSEE = re.compile(
-    r"^(?:\(?\d+[a-z]?\)?\.?\s+)?((?:The\s+)?[A-Z][\w\-]*(?:\s+(?:of|and|or|de|van|en)?\s*[\w\-]+){0,6}?)\s+(?:shall|must|zorgen|moeten|dienen)\b"
+    r"^(?:\(?\d+[a-z]?\)?\.?\s+)?((?:The\s+)?(?!The following|Following)[A-Z][\w\-]*(?:\s+(?:of|and|or|de|van|en)?\s*[\w\-]+){0,6}?)"
+    r"\s+(?:shall(?!\s+(?:be|not be)\b)|must|zorgen|moeten|dienen)\b"
 )
 EXCEPTION = re.compile(r"\b(?:with the exception of|except(?: for)?|excluding|met uitzondering van|behalve)\b[^.;]*", re.I)
 
@@ -64,6 +68,7 @@ class Point:
     marks: str  # "[1]" or "[1][2]" with the current wording beside an older version
     extra: str = ""  # the titles of the articles or points the quote refers to
     applies: str = ""  # "applies today, since 2 August 2025"
+    score: float = 1.0  # how well the passage answers, relative to the best (1.0)
 
 
 def sources_sentence(texts: list[dict], short: dict[str, str], lang: str) -> str:  # type: ignore[type-arg]
@@ -134,3 +139,84 @@ def first_sentence(block: Block, lang: str) -> str:
 
 def checked(quote: str, unit: Unit) -> bool:
     return bool(quote.strip()) and verify_quote(quote, unit.text)
+
+
+#: A question that asks for yes or no: it opens with a verb ("Can we ...?", "Mogen wij ...?").
+YES_NO = re.compile(
+    r"^\s*(?:[^?]{0,80}?[:,;]\s*)?(?:is|are|was|were|does|do|did|can|could|may|might|must|should|shall|will|would|has|have|"
+    r"mag|mogen|moet|moeten|kan|kunnen|is|zijn|valt|vallen|geldt|gelden|heeft|hebben|zal|zullen|wordt|worden)\b",
+    re.I,
+)
+#: A question that asks whether something is allowed.
+PERMISSION = re.compile(
+    r"\b(?:can|could|may|might|allowed|permitted|legal|illegal|lawful|banned|prohibited|mag|mogen|kunnen|kan|toegestaan|"
+    r"verboden|legaal)\b",
+    re.I,
+)
+#: Headings that mark a list of prohibitions or of listed (high-risk) uses.
+PROHIBITION_TITLE = re.compile(r"\bprohibit\w*|\bverbod\w*|\bverboden\b", re.I)
+LISTING_TITLE = re.compile(r"\bhigh[- ]risk\b|\bhoog risico\b", re.I)
+
+
+#: A bottom line takes its fact only from a passage that answers at least this well (relative to the best).
+SPAN_SCORE = 0.6
+
+
+def _span(pattern: re.Pattern[str], points: list[Point]) -> tuple[str, Point] | None:
+    """The first span of ``pattern`` in the quotes of the passages that answer best, with its point."""
+    for p in sorted(points, key=lambda p: -p.score):
+        if p.score < SPAN_SCORE:
+            break
+        m = pattern.search(p.quote)
+        if m and len(m.group(0).strip()) >= 4:
+            return re.sub(r"^(?:of|in)\s+", "", m.group(0).strip(" ,;")), p
+    return None
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def bottom_line(question: str, lang: str, points: list[Point], wants: set[str], terms: set[str] | None = None) -> str:
+    """The first line of an answer: the fact asked for as a verbatim span of a cited passage, or
+    the passage's category from the text's structure, with its citation marker.
+
+    ``wants``: the kinds of fact asked for ('amount', 'date', 'period'); ``terms``: the question's
+    words (lower-case), used to find the question's subject in a listing's exception.
+    """
+    if not points:
+        return ""
+    for kind, pattern in (("amount", AMOUNT_SPAN), ("amount", PERCENT_SPAN), ("rate", PERCENT_SPAN), ("date", DATE_SPAN),
+                          ("period", PERIOD_SPAN)):
+        if kind in wants:
+            found = _span(pattern, points)
+            if found:
+                span, p = found
+                return T.FACT[lang].format(span=_cap(span), label=p.label, n=p.citation.n)
+    first = points[0]
+    title = first.unit.title or ""
+    yes_no = bool(YES_NO.match(question))
+    if yes_no and PERMISSION.search(question) and PROHIBITION_TITLE.search(title):
+        return T.PROHIBITED[lang].format(label=first.label, category=title[:1].lower() + title[1:], n=first.citation.n)
+    if yes_no and first.unit.kind == "annex" and LISTING_TITLE.search(title):
+        exception = EXCEPTION.search(first.quote)
+        if exception and terms and any(t in exception.group(0).lower() for t in terms):
+            return T.EXCEPTED[lang].format(label=first.label, span=exception.group(0).strip(" ,;"), n=first.citation.n)
+        return T.LISTED[lang].format(label=first.label, category=title, n=first.citation.n)
+    addressee = ADDRESSEE.match(first.quote)
+    if addressee and first.unit.kind == "article":
+        who = re.sub(r"^(?:The|De|Het)\s+", "", addressee.group(1).strip())
+        if who[:1].lower() + who[1:] in first.unit.text:  # 'providers', but 'Member States' stays
+            who = who[:1].lower() + who[1:]
+        return T.DUTIES[lang].format(label=first.label, addressee=who, n=first.citation.n)
+    return T.WHERE[lang].format(label=first.label, n=first.citation.n)
+
+
+def render(bottom: str, points: list[Point]) -> str:
+    """The answer's text: the bottom line, then each cited passage once."""
+    lines = [bottom] if bottom else []
+    for p in points:
+        extra = f" ({p.extra})" if p.extra else ""
+        applies = f" — {p.applies}" if p.applies else ""
+        lines.append(f"• {p.label}: “{p.quote}” {p.marks}{extra}{applies}")
+    return "\n".join(lines)

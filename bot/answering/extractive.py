@@ -22,7 +22,7 @@ from ..query import Query
 from ..retrieval import Result, Retriever, stem_tokens
 from ..sources import Manifest
 from . import intent
-from .compose import abstention
+from .compose import Point, abstention, bottom_line, render
 from .passages import (
     articles_referenced,
     opening,
@@ -48,7 +48,6 @@ def act_name(celex: str) -> str:
     """'32026R1744' -> 'Regulation (EU) 2026/1744' (the CELEX itself when it reads otherwise)."""
     m = re.fullmatch(r"3(\d{4})([RLD])0*(\d+)", celex)
     return f"{_KINDS[m.group(2)]} (EU) {m.group(1)}/{m.group(3)}" if m else celex
-LEAD = {"en": "The sources say:", "nl": "De bronnen zeggen:"}
 
 
 #: How fast trust falls with the retrieval rank of a unit (rank r weighs 1 / (1 + RANK_DECAY * r)).
@@ -315,7 +314,7 @@ class ExtractiveAnswerer:
         chosen.sort(key=lambda c: (units_used.index(_ukey(c)), c.unit.blocks.index(c.block)))
 
         citations: list[Citation] = []
-        lines: list[str] = []
+        points: list[Point] = []
         terms = set(stem_tokens(topic, lang))
         quoted_blocks: set[int] = set()
         for c in chosen:
@@ -349,10 +348,13 @@ class ExtractiveAnswerer:
                     continue
                 citations.append(self._citation(len(citations) + 1, c.unit, block, piece, None))
                 refs.append(f"{block.ref}: “{piece}” [{len(citations)}]")
-            lines.append(f"{label}: “{quote}” {marks}" + (f" ({'; '.join(refs)})" if refs else ""))
+            points.append(Point(c.unit, c.block, quote, citations[n - 1], label, marks, extra="; ".join(refs),
+                                score=c.score / best.score if best.score else 1.0))
         if not citations:
             return self._abstain(q, results, k)
-        text = LEAD[lang] + "\n" + "\n".join(f"• {line}" for line in lines)
+        wants = {name for name, pattern in intent.KINDS.items() if pattern in intent.wants(q.text)}
+        line = bottom_line(q.text, lang, points, wants, {t.lower() for t in re.findall(r"\w{4,}", q.text)})
+        text = render(line, points)
         return Answer(
             question=q.text,
             text=text,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..retrieval import TIMELINE
+from ..retrieval import PENALTY, TIMELINE
 
 #: Questions that ask for an amount: sentences with numbers answer them.
 QUANTITY = re.compile(
@@ -87,8 +87,12 @@ def wants(question: str) -> list[re.Pattern[str]]:
         out.append(DATE)
     if RATE.search(question):
         out.append(PERCENT)
-    elif QUANTITY.search(question):
-        out.append(NUMBER)
+    elif QUANTITY.search(question) or PENALTY.search(question):
+        out.append(NUMBER)  # "what fine ...?" asks for an amount too
     if DURATION.search(question):
         out.append(PERIOD)
     return out
+
+
+#: The kinds of fact a question may ask for, by the pattern that finds them in a sentence.
+KINDS = {"date": DATE, "rate": PERCENT, "amount": NUMBER, "period": PERIOD}
