@@ -129,10 +129,11 @@ def test_broken_feedback_store_still_answers(start_bot: Callable[..., Bot], tmp_
     assert all(r.levelno == logging.WARNING for r in problems)  # one warning per answer or click, no traceback
 
 
-def _feedback_copy(folder: Path) -> None:
-    """A feedback store as a backup tool leaves it: rollback journal, no -wal/-shm, one vote."""
+def _feedback_copy(folder: Path, journal: str) -> None:
+    """A copy of a feedback store holding one vote: the live store's WAL mode, or a backup's rollback journal."""
     folder.mkdir()
     conn = sqlite3.connect(folder / "feedback.sqlite3")
+    conn.execute(f"PRAGMA journal_mode={journal}")
     conn.executescript(FEEDBACK_SCHEMA)
     conn.execute("INSERT INTO answers VALUES ('a1', 'What does the AI Act ban?', 'Social scoring [1].', '[]', "
                  "'extractive', 0, '2026-11-30T10:00:00+00:00')")
@@ -140,12 +141,16 @@ def _feedback_copy(folder: Path) -> None:
                  "VALUES ('a1', 'up', 'What does the AI Act ban?', 'Social scoring [1].', '[]', 'U1', 'C1', "
                  "'2026-11-30T10:01:00+00:00')")
     conn.commit()
-    conn.close()
+    conn.close()  # the last connection: SQLite checkpoints the WAL and removes -wal and -shm
+    assert [p.name for p in folder.iterdir()] == ["feedback.sqlite3"]
 
 
-def test_feedback_command_reads_a_copy_without_writing_to_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("journal", ["WAL", "DELETE"])
+def test_feedback_command_reads_a_copy_without_writing_to_it(tmp_path: Path, journal: str) -> None:
+    # DELETE failed before the fix (opening switched the file to WAL). WAL guards the read-only open itself:
+    # a plain mode=ro open of a WAL-mode store creates -wal and -shm, and fails on read-only media.
     copy = tmp_path / "copy"
-    _feedback_copy(copy)
+    _feedback_copy(copy, journal)
     before = {p.name: p.read_bytes() for p in copy.iterdir()}
     proc = cli("feedback", "--json", env={"POLICYBOT_DATA_DIR": str(copy)}, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

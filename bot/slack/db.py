@@ -32,8 +32,8 @@ class Database:
         self._lock = threading.Lock()
         try:
             if readonly:
-                self._conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
-                                             isolation_level=None, check_same_thread=False)
+                self._conn = sqlite3.connect(_readonly_uri(path), uri=True, timeout=30, isolation_level=None,
+                                             check_same_thread=False)
                 self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fails here if not a database
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +53,17 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _readonly_uri(path: Path) -> str:
+    """An SQLite URI that reads ``path`` and creates or changes no file.
+
+    Without a ``-wal`` file beside it nobody has the store open (the bot keeps one while it runs), so it is
+    read as an immutable file: even a WAL-mode store then needs no ``-shm``. With one, SQLite must read the
+    WAL through the ``-shm``, which a plain read-only open does.
+    """
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    return uri if Path(f"{path}-wal").exists() else uri + "&immutable=1"
 
 
 def reason(exc: BaseException) -> str:
