@@ -2,8 +2,12 @@
 
 ``FakeSlackAPI`` is a real HTTP server on 127.0.0.1 that answers the Web API
 methods policybot uses like Slack does and records every call (and every POST
-to a slash command's response_url). ``SlackRequests`` builds correctly signed
+to a slash command's response_url). Faults are injected per method, or for
+every method with the key ``"*"``: ``ratelimit`` (429s), ``down`` (503s),
+``drop`` (the connection is closed without an answer) count down one per call;
+``fail`` answers ``ok: false`` with an error code for as long as it is set. ``SlackRequests`` builds correctly signed
 requests in Slack's wire formats and sends them to the app under test.
+``ScriptedAnswerer`` stands in for the answering side (``Assistant.ask``'s signature).
 """
 
 from __future__ import annotations
@@ -23,11 +27,39 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
+from bot.models import Answer, Citation, SourceVersion
+
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
 TEAM_ID = "T0000TEST"
 SIGNING_SECRET = "0123456789abcdef0123456789abcdef"
 BOT_TOKEN = "xoxb-1111-2222-testtoken"
+AI_ACT_URL = "https://eur-lex.europa.eu/eli/reg/2024/1689/oj"
+
+
+class ScriptedAnswerer:
+    """Test double of the answering side (Assistant.ask's signature): builds Answer objects, records calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.text = "The AI Act bans social scoring and manipulative AI [1]."
+        self.fail: Exception | None = None
+        self.abstain = False
+        self.lock = threading.Lock()
+
+    def ask(self, question: str, *, source: str | None = None, lang: str | None = None, k: int | None = None,
+            mode: str | None = None, history: list[tuple[str, str]] | None = None) -> Answer:
+        with self.lock:
+            self.calls.append({"question": question, "history": history})
+        if self.fail:
+            raise self.fail
+        citation = Citation(n=1, source="ai-act", unit="art-5", ref="Article 5(1)", title="Prohibited AI practices",
+                            url=AI_ACT_URL, quote="The following AI practices shall be prohibited: " + "x " * 200)
+        if self.abstain:
+            return Answer(question=question, text="The indexed sources do not answer this question.",
+                          abstained=True, nearest=[citation])
+        return Answer(question=question, text=self.text, citations=[citation], mode="extractive",
+                      as_of=[SourceVersion(source="ai-act", language="en", version="oj-2024", date="2024-07-12")])
 
 
 @dataclass
@@ -47,6 +79,8 @@ class FakeSlackAPI:
     threads: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     ratelimit: dict[str, int] = field(default_factory=dict)  # method -> number of 429s still to send
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error code to answer with
+    down: dict[str, int] = field(default_factory=dict)  # method or "*" -> number of 503s still to send
+    drop: dict[str, int] = field(default_factory=dict)  # method or "*" -> connections still to close unanswered
     url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -57,6 +91,20 @@ class FakeSlackAPI:
         with self._cond:
             self.calls.append(call)
             self._cond.notify_all()
+
+    def take(self, faults: dict[str, int], method: str) -> bool:
+        """True (and one fewer left) if ``faults`` still holds a fault for ``method`` or for every method."""
+        with self._lock:
+            for key in (method, "*"):
+                if faults.get(key, 0) > 0:
+                    faults[key] -= 1
+                    return True
+        return False
+
+    def attempts(self, method: str, status: int) -> list[Call]:
+        """Calls of ``method`` answered with ``status`` (0: the connection was dropped)."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method and c.status == status]
 
     def named(self, method: str) -> list[Call]:
         with self._lock:
@@ -136,11 +184,14 @@ def _handler(api: FakeSlackAPI) -> type[BaseHTTPRequestHandler]:
                 api.record(Call("response_url", params, headers))
                 return self._send(200, b"ok", "text/plain")
             method = path.removeprefix("/api/")
-            with api._lock:
-                limited = api.ratelimit.get(method, 0) > 0
-                if limited:
-                    api.ratelimit[method] -= 1
-            if limited:
+            if api.take(api.drop, method):
+                api.record(Call(method, params, headers, status=0))
+                self.close_connection = True  # closed without a status line: the client sees RemoteDisconnected
+                return None
+            if api.take(api.down, method):
+                api.record(Call(method, params, headers, status=503))
+                return self._send(503, b"<html>Service Unavailable</html>", "text/html")
+            if api.take(api.ratelimit, method):
                 api.record(Call(method, params, headers, status=429))
                 return self._send(429, b'{"ok":false,"error":"ratelimited"}', "application/json", {"Retry-After": "1"})
             api.record(Call(method, params, headers))
@@ -188,8 +239,9 @@ def slack_api() -> Iterator[FakeSlackAPI]:
 # -- signed requests in Slack's wire formats ---------------------------------------------------
 
 
-def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
-    base = f"v0:{timestamp}:{body}".encode()
+def sign(body: str | bytes, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+    raw = body.encode() if isinstance(body, str) else body
+    base = f"v0:{timestamp}:".encode() + raw
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
@@ -299,6 +351,6 @@ def serve_app(app: Any, host: str = "127.0.0.1") -> tuple[str, Any]:
     """Serve a Bolt app with policybot's HTTP-mode server on a free port; returns (events URL, server)."""
     from bot.slack.server import make_server
 
-    server = make_server(app, host, 0)
+    server = make_server(app, host, 0, signing_secret=SIGNING_SECRET)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return f"http://{host}:{server.server_address[1]}/slack/events", server

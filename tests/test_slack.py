@@ -22,51 +22,25 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import SlackConfigError
-from bot.models import Answer, Citation, SourceVersion
+from bot.models import Answer, Citation
 from bot.slack import build_app, list_feedback
 from bot.slack.blocks import MAX_BLOCKS, SECTION_LIMIT, answer_blocks, split_text
 from bot.slack.briefings import Briefings
 from bot.slack.dedupe import EventDeduper
 from bot.slack.tokens import app_token, bot_token, signing_secret
 from slack_fixtures import (  # noqa: F401 - slack_api is a fixture
+    AI_ACT_URL,
     BOT_ID,
     BOT_TOKEN,
     BOT_USER_ID,
     SIGNING_SECRET,
     FakeSlackAPI,
+    ScriptedAnswerer,
     SlackRequests,
     serve_app,
     sign,
     slack_api,
 )
-
-AI_ACT_URL = "https://eur-lex.europa.eu/eli/reg/2024/1689/oj"
-
-
-class ScriptedAnswerer:
-    """Test double of the answering side (Assistant.ask's signature): builds Answer objects, records calls."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-        self.text = "The AI Act bans social scoring and manipulative AI [1]."
-        self.fail: Exception | None = None
-        self.abstain = False
-        self.lock = threading.Lock()
-
-    def ask(self, question: str, *, source: str | None = None, lang: str | None = None, k: int | None = None,
-            mode: str | None = None, history: list[tuple[str, str]] | None = None) -> Answer:
-        with self.lock:
-            self.calls.append({"question": question, "history": history})
-        if self.fail:
-            raise self.fail
-        citation = Citation(n=1, source="ai-act", unit="art-5", ref="Article 5(1)", title="Prohibited AI practices",
-                            url=AI_ACT_URL, quote="The following AI practices shall be prohibited: " + "x " * 200)
-        if self.abstain:
-            return Answer(question=question, text="The indexed sources do not answer this question.",
-                          abstained=True, nearest=[citation])
-        return Answer(question=question, text=self.text, citations=[citation], mode="extractive",
-                      as_of=[SourceVersion(source="ai-act", language="en", version="oj-2024", date="2024-07-12")])
-
 
 @dataclass
 class Harness:
@@ -246,9 +220,14 @@ def test_same_event_three_times_gets_one_answer(harness: Harness) -> None:
     assert len(harness.api.named("chat.postMessage")) == 1 and len(harness.answerer.calls) == 1
 
 
-def test_seen_events_survive_a_restart(tmp_path: Path) -> None:
-    assert EventDeduper(tmp_path).claim("Ev1") is True
-    assert EventDeduper(tmp_path).claim("Ev1") is False  # a new process, same data dir
+def test_answered_events_survive_a_restart(tmp_path: Path) -> None:
+    first = EventDeduper(tmp_path)
+    assert first.claim("Ev1") is True and first.claim("Ev2") is True
+    assert first.claim("Ev1") is False  # being answered
+    first.done("Ev1")
+    later = EventDeduper(tmp_path)  # a new process, same data dir
+    assert later.claim("Ev1") is False  # answered before the restart
+    assert later.claim("Ev2") is True  # claimed but never answered: answered now
 
 
 def test_concurrent_duplicates_get_one_answer(harness: Harness) -> None:

@@ -3,6 +3,10 @@
 ``build_app`` takes the answerer (anything with ``Assistant.ask``'s signature)
 and an optional ``WebClient``, so tests and benchmarks run the real Slack layer
 against a local Web API server. ``run_slack`` is what ``policybot slack`` calls.
+
+Start-up fails with one :class:`~bot.errors.BotError` line, never a traceback,
+when the Slack API cannot be reached or refuses the token, or the state
+database cannot be opened.
 """
 
 from __future__ import annotations
@@ -12,22 +16,29 @@ import signal
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from http.client import HTTPException
+from typing import Any
+from urllib.parse import urlsplit
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from ..config import Settings
+from ..errors import BotError, SlackConfigError
 from .briefings import Briefings
 from .context import Answerer, SlackContext
+from .delivery import Backoff, describe
 from .listeners import register_listeners
 from .redact import install_redaction
 from .server import make_server
-from .tokens import app_token, bot_token, signing_secret
+from .tokens import APPS_PAGE, app_token, bot_token, signing_secret
 
 log = logging.getLogger(__name__)
 
 WORKERS = 4  # answering is CPU-bound: more threads only starve the acks (ack p95 488 ms with 16, 68 ms with 4)
+REFUSED_TOKEN = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
 
 
 def make_client(settings: Settings, token: str) -> WebClient:
@@ -40,6 +51,49 @@ def make_client(settings: Settings, token: str) -> WebClient:
     )
 
 
+def _shown(url: str) -> str:
+    """The API URL without any user:password@ part."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
+
+
+def _failed_call(exc: Exception, settings: Settings, method: str, variable: str, where: str) -> BotError:
+    """One line for a Web API call that failed at start-up: refused credentials, or Slack out of reach."""
+    url = _shown(settings.slack_api_url)
+    if isinstance(exc, SlackApiError):
+        error = describe(exc)
+        if error in REFUSED_TOKEN:
+            return SlackConfigError(f"Slack refused {variable} ({error}).",
+                                    help=f"Copy it again from {APPS_PAGE} → your app → {where}.")
+        return BotError(f"The Slack API at {url} answered {method} with an error ({error}).",
+                        help="Check POLICYBOT_SLACK_API_URL and https://slack-status.com, then start again.")
+    return BotError(f"Cannot reach the Slack API at {url} ({describe(exc)}).",
+                    help="Check the network, a proxy or POLICYBOT_SLACK_API_URL, then start again.")
+
+
+def _check_auth(client: WebClient, settings: Settings) -> Any:
+    try:
+        return client.auth_test()
+    except (SlackApiError, OSError, HTTPException) as exc:
+        raise _failed_call(exc, settings, "auth.test", "SLACK_BOT_TOKEN",
+                           "OAuth & Permissions (Bot User OAuth Token)") from exc
+
+
+def _check_app_token(client: WebClient, settings: Settings, xapp: str) -> None:
+    try:
+        client.apps_connections_open(app_token=xapp)
+    except (SlackApiError, OSError, HTTPException) as exc:
+        raise _failed_call(exc, settings, "apps.connections.open", "SLACK_APP_TOKEN",
+                           "Basic Information → App-Level Tokens (connections:write)") from exc
+
+
+class _TokenFromClient(logging.Filter):
+    """Bolt also reads SLACK_BOT_TOKEN from the environment and notes that our client's token wins: noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(
     settings: Settings,
     *,
@@ -48,12 +102,21 @@ def build_app(
     client: WebClient | None = None,
     briefings: Briefings | None = None,
     workers: int = WORKERS,
+    backoff: Backoff | None = None,
 ) -> tuple[App, SlackContext]:
-    """The configured Bolt app and its context. Raises SlackConfigError on bad credentials."""
+    """The configured Bolt app and its context.
+
+    Raises a one-line BotError when the credentials are bad or refused, Slack cannot be reached, or the state
+    database cannot be opened. ``backoff`` is how answers are retried while Slack is unreachable.
+    """
     token = bot_token(settings)
     secret = signing_secret(settings) if http else None
     client = client or make_client(settings, token)
-    ctx = SlackContext.build(settings, answerer, briefings)
+    ctx = SlackContext.build(settings, answerer, briefings, backoff)
+    auth = _check_auth(client, settings)  # before Bolt's own auth.test, which would end in a traceback
+    bolt_log = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _TokenFromClient) for f in bolt_log.filters):
+        bolt_log.addFilter(_TokenFromClient())
     app = App(
         client=client,
         signing_secret=secret,
@@ -62,9 +125,8 @@ def build_app(
         # the pool below, so a busy pool never delays an ack (which would make Slack retry).
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="policybot-slack"),
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=bolt_log,
     )
-    auth = client.auth_test()
     ctx.bot_user_id = auth.get("user_id")
     register_listeners(app, ctx)
     return app, ctx
@@ -85,14 +147,17 @@ def _exit_on_sigterm() -> None:
 def run_slack(settings: Settings, *, http: bool, host: str = "127.0.0.1", port: int = 3000) -> None:
     """Run until interrupted. Socket Mode needs SLACK_APP_TOKEN; HTTP mode needs SLACK_SIGNING_SECRET."""
     install_redaction()
+    # slack_sdk logs every failed try and retry of a call, then raises; policybot logs each failure once, with
+    # what it means (a start-up error line, a retry warning, an undelivered answer), so its lines are noise.
+    logging.getLogger("slack_sdk.web.base_client").setLevel(logging.CRITICAL)
     _exit_on_sigterm()
     token = bot_token(settings)
     xapp = None if http else app_token(settings)
+    secret = signing_secret(settings) if http else ""
+    client = make_client(settings, token)
+    app, _ = build_app(settings, answerer=default_answerer(settings), http=http, client=client)
     if http:
-        signing_secret(settings)
-    app, _ = build_app(settings, answerer=default_answerer(settings), http=http, client=make_client(settings, token))
-    if http:
-        server = make_server(app, host, port)
+        server = make_server(app, host, port, signing_secret=secret)
         log.info("policybot Slack app listening on http://%s:%s/slack/events", host, server.server_address[1])
         try:
             server.serve_forever()
@@ -103,5 +168,7 @@ def run_slack(settings: Settings, *, http: bool, host: str = "127.0.0.1", port: 
     else:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+        assert xapp is not None
+        _check_app_token(client, settings, xapp)
         log.info("policybot Slack app connecting in Socket Mode")
         SocketModeHandler(app, xapp).start()

@@ -2,7 +2,8 @@
 
 Slack limits a section's text to 3,000 characters and a message to 50 blocks;
 everything here stays inside both. Feedback buttons carry an answer id so the
-click can be matched to the stored question and answer.
+click can be matched to the stored question and answer; when the feedback store
+is down, a note says so in their place.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ FALLBACK_LIMIT = 3000
 QUOTE_LIMIT = 220
 FEEDBACK_UP = "feedback_up"
 FEEDBACK_DOWN = "feedback_down"
+FEEDBACK_UNAVAILABLE = "_Feedback is unavailable right now._"
 SHORTENED = "_… (answer shortened to fit in Slack — ask a narrower question for the rest)_"
 
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
@@ -146,7 +148,11 @@ def feedback_block(answer_id: str) -> Block:
 
 
 def answer_blocks(
-    answer: Answer, *, answer_id: str | None = None, names: Mapping[str, str] | None = None
+    answer: Answer,
+    *,
+    answer_id: str | None = None,
+    names: Mapping[str, str] | None = None,
+    feedback_unavailable: bool = False,
 ) -> list[Block]:
     """The whole message for one answer, at most 50 blocks of at most 3,000 characters."""
     if answer.abstained:
@@ -158,6 +164,8 @@ def answer_blocks(
     tail = ([{"type": "divider"}] + tail if tail else []) + [context(context_line(answer, names))]
     if answer_id:
         tail.append(feedback_block(answer_id))
+    elif feedback_unavailable:
+        tail.append(context(FEEDBACK_UNAVAILABLE))
     if len(tail) > MAX_BLOCKS // 2:  # keep room for the answer itself
         tail = tail[: MAX_BLOCKS // 2 - 2] + [section("_… more sources omitted_")] + tail[-2:]
     return text_blocks(head, max_blocks=MAX_BLOCKS - len(tail)) + tail

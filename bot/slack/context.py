@@ -13,6 +13,7 @@ from ..sources import load_manifest
 from .access import AccessPolicy
 from .briefings import Briefings, default_briefings
 from .dedupe import EventDeduper
+from .delivery import Backoff
 from .feedback import FeedbackStore
 from .threads import ThreadRegistry
 
@@ -54,9 +55,13 @@ class SlackContext:
     feedback: FeedbackStore | None = None
     threads: ThreadRegistry | None = None
     names: dict[str, str] = field(default_factory=dict)
+    backoff: Backoff = field(default_factory=Backoff)
 
     @classmethod
-    def build(cls, settings: Settings, answerer: Answerer, briefings: Briefings | None = None) -> SlackContext:
+    def build(
+        cls, settings: Settings, answerer: Answerer, briefings: Briefings | None = None, backoff: Backoff | None = None
+    ) -> SlackContext:
+        """Everything the listeners share. Raises StoreError (one line) if slack_state.sqlite3 cannot be opened."""
         return cls(
             settings=settings,
             answerer=answerer,
@@ -66,4 +71,5 @@ class SlackContext:
             feedback=FeedbackStore(settings.data_dir),
             threads=ThreadRegistry(settings.data_dir),
             names=source_names(settings),
+            backoff=backoff or Backoff(),
         )

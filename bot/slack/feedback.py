@@ -2,12 +2,19 @@
 
 Each posted answer is remembered under a short id (the buttons' value); a click
 stores the vote with the question, the answer, its citations, the user and the
-channel. ``list_feedback(settings)`` is what ``policybot feedback`` prints.
+channel. ``list_feedback(settings)`` is what ``policybot feedback`` prints; it
+opens the file read-only and never writes to it.
+
+The store is never on an answer's critical path: if it cannot be opened or
+written, :meth:`FeedbackStore.try_remember` logs one warning and returns None,
+and the answer goes out with a note that feedback is unavailable.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -16,7 +23,9 @@ from typing import Any
 
 from ..config import Settings
 from ..models import Answer
-from .db import Database
+from .db import Database, StoreError, reason
+
+log = logging.getLogger(__name__)
 
 FEEDBACK_DB = "feedback.sqlite3"
 SCHEMA = """
@@ -28,6 +37,8 @@ CREATE TABLE IF NOT EXISTS feedback (
     question TEXT NOT NULL, answer TEXT NOT NULL, citations TEXT NOT NULL,
     user_id TEXT NOT NULL, channel_id TEXT NOT NULL, created_at TEXT NOT NULL);
 """
+
+READ_HELP = "It holds the feedback votes: restore it from a backup, or move it aside to start a new one."
 
 
 def _now() -> str:
@@ -57,6 +68,14 @@ class FeedbackStore:
             )
         return answer_id
 
+    def try_remember(self, answer: Answer) -> str | None:
+        """Like :meth:`remember`, but None (and one warning in the log) when the store fails."""
+        try:
+            return self.remember(answer)
+        except (StoreError, sqlite3.Error) as exc:
+            log.warning("feedback is unavailable, answering without buttons: %s", reason(exc))
+            return None
+
     def record(self, answer_id: str, vote: str, *, user_id: str, channel_id: str) -> bool:
         """Store one vote ('up' or 'down'); False when the answer id is unknown."""
         with self._conn().connect() as conn:
@@ -71,10 +90,17 @@ class FeedbackStore:
         return True
 
     def list(self) -> list[dict[str, Any]]:
+        """Every vote, oldest first, read without writing (the file may be a read-only copy)."""
         if not self.path.exists():
             return []
-        with self._conn().connect() as conn:
-            rows = conn.execute("SELECT * FROM feedback ORDER BY id").fetchall()
+        db = Database(self.path, readonly=True, help=READ_HELP)
+        try:
+            with db.connect() as conn:
+                rows = conn.execute("SELECT * FROM feedback ORDER BY id").fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path} cannot be read: {reason(exc)}.", help=READ_HELP) from exc
+        finally:
+            db.close()
         out = []
         for row in rows:
             item = dict(row)

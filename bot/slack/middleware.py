@@ -1,4 +1,9 @@
-"""Global middleware: drop Slack's re-deliveries and every message written by a bot."""
+"""Global middleware: drop Slack's re-deliveries and every message written by a bot.
+
+A re-delivery is dropped while its event is being answered or once it was
+answered; an event whose answer could not be delivered is released (see
+:mod:`.dedupe`), so Slack's next delivery of it is answered.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ def make_dedupe(ctx: SlackContext) -> Callable[..., BoltResponse | None]:
         event_id = body.get("event_id")
         if event_id and ctx.deduper and not ctx.deduper.claim(event_id):
             retry = request.headers.get("x-slack-retry-num", ["?"])[0]
-            log.info("event %s delivered again (retry %s): already handled", event_id, retry)
+            log.info("event %s delivered again (retry %s): answered or being answered", event_id, retry)
             return BoltResponse(status=200, body="")
         return next()
 

@@ -1,12 +1,19 @@
 """A small threaded HTTP server for HTTP mode: ``POST /slack/events`` into Bolt, ``GET /healthz``.
 
 Every Slack request (events, slash commands, interactivity) goes to the same
-path and is verified by Bolt's signature check before any listener runs.
+path. The server checks the framing and the signature on the raw bytes before
+anything else reads the body: a request with a bad ``Content-Length`` or a body
+that is not UTF-8 gets 400, one that is too big 413, a forged or stale one 401.
+A refused request costs one log line that never includes its body. Only signed
+requests reach Bolt (which checks the signature again) and its listeners.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -17,13 +24,35 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY = 1_000_000
+MAX_AGE = 5 * 60  # Slack's rule: refuse requests signed more than five minutes ago (replays)
+READ_TIMEOUT = 10.0  # seconds a client may take to send its request
 
 
-def make_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
+def signature_ok(secret: str, body: bytes, timestamp: str, signature: str, *, now: float | None = None) -> bool:
+    """Slack's v0 signature over the raw body, and a timestamp within five minutes."""
+    try:
+        age = abs((time.time() if now is None else now) - int(timestamp))
+    except ValueError:
+        return False
+    if age > MAX_AGE:
+        return False
+    expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def content_length(values: list[str] | None) -> int | None:
+    """The one Content-Length as a number, or None if it is missing, repeated differently or not a number."""
+    if not values or len(set(values)) != 1 or not values[0].strip().isdigit():
+        return None
+    return int(values[0])
+
+
+def make_server(app: App, host: str, port: int, *, signing_secret: str) -> ThreadingHTTPServer:
     """A server bound to ``host:port`` (port 0 picks a free one); call ``serve_forever()``."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = READ_TIMEOUT
 
         def _send(self, status: int, body: bytes, headers: dict[str, list[str]] | None = None) -> None:
             self.send_response(status)
@@ -32,8 +61,16 @@ def make_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
                     for value in values:
                         self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
+
+        def _refuse(self, status: int, why: str, size: int | str = "?") -> None:
+            log.warning("refused %s %s from %s: %s (%s bytes)", self.command, urlsplit(self.path).path,
+                        self.client_address[0], why, size)
+            self.close_connection = True  # the rest of the body, if any, is not read
+            self._send(status, why.encode(), {"Content-Type": ["text/plain"]})
 
         def do_GET(self) -> None:  # noqa: N802
             if urlsplit(self.path).path == HEALTH_PATH:
@@ -43,15 +80,36 @@ def make_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
 
         def do_POST(self) -> None:  # noqa: N802
             url = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            if url.path != EVENTS_PATH or length > MAX_BODY:
-                self._send(404 if url.path != EVENTS_PATH else 413, b"")
+            if url.path != EVENTS_PATH:
+                self.close_connection = True
+                self._send(404, b"not found")
                 return
-            body = self.rfile.read(length).decode("utf-8")
+            length = content_length(self.headers.get_all("Content-Length"))
+            if length is None:
+                return self._refuse(400, "missing or malformed Content-Length")
+            if length > MAX_BODY:
+                return self._refuse(413, "body too large", length)
+            try:
+                raw = self.rfile.read(length)
+            except OSError:  # includes the read timeout
+                raw = b""
+            if len(raw) != length:
+                return self._refuse(400, "body shorter than its Content-Length", len(raw))
+            timestamp = self.headers.get("X-Slack-Request-Timestamp", "")
+            if not signature_ok(signing_secret, raw, timestamp, self.headers.get("X-Slack-Signature", "")):
+                return self._refuse(401, "invalid or stale signature", length)
+            try:
+                body = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return self._refuse(400, "body is not UTF-8", length)
             headers: dict[str, list[str]] = {}
             for name, value in self.headers.items():
                 headers.setdefault(name.lower(), []).append(value)
-            response = app.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
+            try:
+                request = BoltRequest(body=body, query=url.query, headers=headers)
+            except ValueError:  # a signed body that is not JSON or a form (only a sender holding the secret)
+                return self._refuse(400, "body cannot be parsed", length)
+            response = app.dispatch(request)
             self._send(response.status, response.body.encode("utf-8"), response.headers)
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002

@@ -14,11 +14,11 @@ from .common import ack_now
 
 
 def register(app: App, ctx: SlackContext) -> None:
-    def answer(event: dict[str, Any], client: WebClient) -> None:
+    def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         thread_ts = event.get("thread_ts")
         place = Place(
             channel=event["channel"], user=event.get("user"), message_ts=event.get("ts"),
-            thread_ts=thread_ts or event.get("ts"), history=bool(thread_ts),
+            thread_ts=thread_ts or event.get("ts"), event_id=body.get("event_id"), history=bool(thread_ts),
         )
         answer_in_slack(ctx, client, place, clean_question(event.get("text", "")))
 

@@ -13,6 +13,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from ..context import SlackContext
+from ..delivery import describe, with_retries
 from .common import ack_now
 
 log = logging.getLogger(__name__)
@@ -27,17 +28,26 @@ SUGGESTED_PROMPTS = [
 
 
 def register(app: App, ctx: SlackContext) -> None:
-    def started(event: dict[str, Any], client: WebClient) -> None:
+    def started(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         thread = event.get("assistant_thread", {})
-        channel, thread_ts = thread.get("channel_id"), thread.get("thread_ts")
+        channel, thread_ts, event_id = thread.get("channel_id"), thread.get("thread_ts"), body.get("event_id")
         if not channel or not thread_ts:
             return
         try:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=GREETING)
+            with_retries(lambda: client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=GREETING),
+                         ctx.backoff, f"greeting in {channel} (event {event_id or '-'})")
+        except Exception as exc:  # noqa: BLE001 - a greeting failure must not crash the listener
+            if ctx.deduper and event_id:
+                ctx.deduper.release(event_id)  # Slack's next delivery of the event greets
+            log.error("could not greet assistant thread in %s (event %s): %s", channel, event_id or "-", describe(exc))
+            return
+        if ctx.deduper and event_id:
+            ctx.deduper.done(event_id)
+        try:
             client.assistant_threads_setSuggestedPrompts(
                 channel_id=channel, thread_ts=thread_ts, title="Try one of these:", prompts=SUGGESTED_PROMPTS
             )
-        except Exception:  # noqa: BLE001 - a greeting failure must not crash the listener
-            log.exception("could not greet assistant thread in %s", channel)
+        except Exception as exc:  # noqa: BLE001 - the greeting is there; the prompts are a nicety
+            log.info("could not set suggested prompts in %s: %s", channel, describe(exc))
 
     app.event("assistant_thread_started")(ack=ack_now, lazy=[started])

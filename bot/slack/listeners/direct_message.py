@@ -22,11 +22,11 @@ def is_dm(event: dict[str, Any]) -> bool:
 
 
 def register(app: App, ctx: SlackContext) -> None:
-    def answer(event: dict[str, Any], client: WebClient) -> None:
+    def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         thread_ts = event.get("thread_ts")
         place = Place(
             channel=event["channel"], user=event.get("user"), message_ts=event.get("ts"),
-            thread_ts=thread_ts, history=bool(thread_ts), assistant=bool(thread_ts),
+            thread_ts=thread_ts, event_id=body.get("event_id"), history=bool(thread_ts), assistant=bool(thread_ts),
         )
         answer_in_slack(ctx, client, place, clean_question(event.get("text", "")))
 

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 THANKS = {"up": "Thanks for the feedback — glad it helped! 👍", "down": "Thanks — noted. I'll use this to improve. 👎"}
 UNKNOWN = "Thanks! I could not match this to a stored answer, so it was not recorded."
+UNAVAILABLE = "Thanks! Feedback is unavailable right now, so it was not recorded."
 
 
 def register(app: App, ctx: SlackContext) -> None:
@@ -25,10 +26,10 @@ def register(app: App, ctx: SlackContext) -> None:
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
         try:
             ok = ctx.feedback.record(action.get("value", ""), vote, user_id=user, channel_id=channel) if ctx.feedback else False
-        except Exception:  # noqa: BLE001
-            log.exception("could not store feedback")
-            ok = False
-        text = THANKS[vote] if ok else UNKNOWN
+            text = THANKS[vote] if ok else UNKNOWN
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not store feedback: %s", exc)
+            text = UNAVAILABLE
         try:
             client.chat_postEphemeral(channel=channel, user=user, text=text)
         except SlackApiError as exc:  # e.g. not in the channel: fall back to the response_url

@@ -15,8 +15,8 @@ from slack_bolt import Ack, App, Respond
 from ...errors import BotError
 from ...models import Answer
 from ...sources import load_manifest
-from ..answering import failure_text
-from ..blocks import answer_blocks, escape, fallback_text, text_blocks
+from ..answering import answer_message, failure_text
+from ..blocks import escape, text_blocks
 from ..briefings import NOT_YET, NOT_YET_TIMELINE
 from ..context import SlackContext
 
@@ -34,8 +34,8 @@ WORKING = ":hourglass_flowing_sand: Looking that up…"
 
 def _reply(respond: Respond, result: Any, ctx: SlackContext) -> None:
     if isinstance(result, Answer):
-        answer_id = ctx.feedback.remember(result) if ctx.feedback else None
-        respond(text=fallback_text(result), blocks=answer_blocks(result, answer_id=answer_id, names=ctx.names))
+        text, blocks = answer_message(ctx, result)
+        respond(text=text, blocks=blocks)
     else:
         text = str(result)
         respond(text=text[:3000], blocks=text_blocks(text))

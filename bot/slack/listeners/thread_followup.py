@@ -31,10 +31,10 @@ def register(app: App, ctx: SlackContext) -> None:
             and ctx.threads.knows(event["channel"], thread_ts)
         )
 
-    def answer(event: dict[str, Any], client: WebClient) -> None:
+    def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         place = Place(
             channel=event["channel"], user=event.get("user"), message_ts=event.get("ts"),
-            thread_ts=event["thread_ts"], history=True,
+            thread_ts=event["thread_ts"], event_id=body.get("event_id"), history=True,
         )
         answer_in_slack(ctx, client, place, clean_question(event.get("text", "")))
 
