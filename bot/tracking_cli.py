@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 
 from .config import get_settings
 from .errors import BotError
@@ -46,39 +47,49 @@ def brief(
 def timeline(
     source: Annotated[Optional[str], typer.Argument(help="Source id or alias (default: all)")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="A date: 2026-03-01 or '1 March 2026'")] = None,
-    history: Annotated[bool, typer.Option("--history/--no-history", help="Show dates replaced by amendments")] = True,
+    between: Annotated[Optional[tuple[str, str]], typer.Option("--between", help="Two dates: only what falls between them")] = None,
+    history: Annotated[bool, typer.Option("--history/--no-history", help="Show dates an amendment removed")] = True,
     fmt: Annotated[str, typer.Option("--format", help="rich (default), md or json")] = "rich",
 ) -> None:
-    """When each provision enters into force or applies, read from the texts."""
+    """Every dated provision: when it applies, falls due or ends, read from the texts."""
     from .sources import load_manifest
-    from .tracking.timeline import format_date, load_timeline, parse_date, timeline_markdown, timeline_rows
+    from .tracking.timeline import before_text, format_date, load_timeline, parse_date, timeline_markdown, timeline_rows
 
+    if fmt not in ("rich", "md", "json"):
+        raise BotError(f"Unknown format {fmt!r}.", help="Use --format rich, md or json.")
     s = get_settings()
     manifest = load_manifest(s.manifest_path)
     sid = manifest.resolve(source).id if source else None
     day = parse_date(as_of) if as_of else None
+    span = (parse_date(between[0]), parse_date(between[1])) if between else None
+    if span and span[0] > span[1]:
+        raise BotError(f"--between {between[0]} {between[1]}: the first date is after the second.",  # type: ignore[index]
+                       help="Give the earlier date first, e.g. --between 2026-01-01 2026-12-31.")
     tl = load_timeline(s, manifest)
+    rows = timeline_rows(tl, sid, day, history, between=span)
     if fmt == "json":
-        print(json.dumps([{"state": st, **e.model_dump(mode="json")} for st, e in timeline_rows(tl, sid, day, history)], indent=2, ensure_ascii=False))
+        print(json.dumps([{"state": st, **e.model_dump(mode="json", exclude={"targets", "excepted"})} for st, e in rows],
+                         indent=2, ensure_ascii=False))
         return
     if fmt == "md":
-        print(timeline_markdown(tl, sid, day))
+        print(timeline_markdown(tl, sid, day, between=span))
         return
-    rows = timeline_rows(tl, sid, day, history)
     if not rows:
+        if span:
+            out.print(f"Nothing dated between {format_date(span[0])} and {format_date(span[1])}.")
+            return
         raise BotError("No dates found.", help="Sync the texts first: `policybot sync`.")
-    styles = {"in force": "green", "upcoming": "yellow", "current": "bold", "history": "dim strike"}
+    styles = {"in force": "green", "passed": "green", "upcoming": "yellow", "current": "bold", "history": "dim strike"}
     for state, e in rows:
         c = e.citation
-        extra = f" [dim](replaced by {escape(e.amended_by)})[/]" if state == "history" and e.amended_by else ""
+        extra = f" [dim](removed by {escape(e.amended_by)})[/]" if state == "history" and e.amended_by else ""
         out.print(f"[{styles[state]}]{format_date(e.date):>18}[/]  [cyan]{escape(e.source_short)}, {escape(c.ref)}[/] "
-                  f"[dim]{state} · {e.event}[/]{extra}")
-        out.print(f"{'':20}{escape(e.what)}", highlight=False)
-        out.print(f"{'':20}[dim]“{escape(c.quote)}”[/]", highlight=False)
-        if e.computed:
-            out.print(f"{'':20}[dim]({escape(e.computed)})[/]")
-        for r in e.replaced_by if state == "history" else []:
-            out.print(f"{'':20}[dim]→ {escape(r)}[/]")
+                  f"[dim]{state} · {e.kind}[/]{extra}")
+        lines = [escape(e.summary()), f"[dim]“{escape(c.quote)}”[/]"]
+        lines += [f"[dim]({escape(e.computed)})[/]"] if e.computed else []
+        lines += [f"[dim]{escape(before_text(e))}: “{escape(e.before.citation.quote)}”[/]"] if e.before is not None else []
+        for line in lines:
+            out.print(Padding(line, (0, 0, 0, 20), expand=False), highlight=False)
 
 
 def changes(

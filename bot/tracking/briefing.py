@@ -214,7 +214,7 @@ def _dates(b: _Builder, tl: Timeline, source: str, topic_terms: set[str] | None)
             if not topic_terms & hay:
                 continue
         unit = b.a.retriever.unit(source, e.citation.language, e.citation.unit)
-        label = f"{format_date(e.date)} — {e.event}: {e.what}"
+        label = f"{format_date(e.date)} — {e.kind}: {e.what}"
         if e.status == "history":
             label = f"(was) {label}" + (f" — replaced by {e.amended_by}" if e.amended_by else "")
             b.n += 1
