@@ -111,21 +111,27 @@ def changes(
         why = f"none whose newer text is dated on or after {since}" if since else "every text has a single version (or none is synced)"
         out.print(f"No change sets: {why}.")
         return
-    width = None if full else 220
+    from .tracking.change_views import render_ops, summary_lines, unit_diff_lines, unit_heading
+
+    width = min(out.size.width, 100)
     for cs in sets:
-        out.print(f"[bold]{escape(cs.headline())}[/]" + (f" [dim]· as amended by {escape(cs.amending_act)}[/]" if cs.amending_act else ""))
-        out.print(f"[dim]id {cs.id} · compared: {', '.join(cs.kinds)}[/]")
+        for i, line in enumerate(summary_lines(cs, width=width)):
+            out.print(f"[bold]{escape(line)}[/]" if i == 0 else escape(line), highlight=False, soft_wrap=True)
+        out.print(f"[dim]id {cs.id}{'' if full else ' · --full prints every changed passage whole'}[/]")
+        out.print()
         for c in cs.changes:
             mark = {"added": "[green]+[/]", "removed": "[red]-[/]", "changed": "[yellow]~[/]"}[c.status]
-            by = f" [dim]({escape('; '.join(c.amended_by))})[/]" if c.amended_by else ""
-            out.print(f" {mark} {escape(c.ref)}{(' — ' + escape(c.title)) if c.title else ''}{by}")
-            if c.status != "changed":
-                continue
-            for b in c.blocks:
-                for label, text, style in (("old", b.old, "red"), ("new", b.new, "green")):
-                    if text:
-                        t = text if width is None or len(text) <= width else text[: width - 1] + "…"
-                        out.print(f"     [{style}]{label}[/] [dim]{escape(b.ref)}:[/] {escape(t)}", highlight=False)
+            out.print(f"{mark} [bold]{escape(unit_heading(c))}[/]", highlight=False)
+            rows = unit_diff_lines(c, full=full)
+            shown = rows if full or c.status == "changed" else rows[:1]
+            for status, ref, ops in shown:
+                if out.is_terminal:
+                    text = render_ops(ops, lambda t: f"[red strike]{escape(t)}[/]", lambda t: f"[green bold]{escape(t)}[/]", escape)
+                else:
+                    text = escape(render_ops(ops, lambda t: f"[-{t}-]", lambda t: f"{{+{t}+}}"))
+                out.print(Padding(f"[dim]{escape(ref)}:[/] {text}", (0, 0, 0, 4), expand=False), highlight=False)
+            if len(shown) < len(rows):
+                out.print(Padding(f"[dim]… {len(rows) - len(shown)} more passages (--full)[/]", (0, 0, 0, 4), expand=False))
         out.print()
 
 

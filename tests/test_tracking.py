@@ -120,6 +120,35 @@ def test_real_ai_act_change_set_is_exactly_what_the_amending_act_lists(real_sett
     assert (real_settings.data_dir / "changes" / f"{cs.id}.json").exists()
 
 
+def test_change_set_reads_on_one_screen_and_keeps_every_difference(real_settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.tracking.change_views import plain_diff, summary_lines
+    from bot.tracking.changes import change_sets
+
+    cs = change_sets(real_settings, "ai act")[0]
+    summary = summary_lines(cs, width=100)
+    assert len(summary) <= 40 and all(len(line) <= 100 for line in summary)
+    assert "38 changed, 7 inserted, 0 deleted" in "\n".join(summary[:4])
+    listed = " ".join(summary)
+    for c in cs.changes:  # every unit named once, with its point of Article 1 of Regulation (EU) 2026/1744
+        assert re.search(rf"\(\d+\) (?:\(\d+\) )*{re.escape(c.ref)}(?:\s+·|\s+\w+ \(\d+\):|$)", listed), c.ref
+    assert "(22) Article 57" in listed and "(43) Annex XIV" in listed
+    by_ref: dict = {}
+    for b in (b for c in cs.changes for b in c.blocks):
+        by_ref.setdefault(b.ref, b)
+    # These looked unchanged when old and new were cut before the words that differ.
+    expected = {
+        "Article 10(1)": ("2 to 5", "2, 3 and 4 of this Article and in Article 4a(1)"),
+        "Article 27(4)": ("Article shall complement", "deployer may, when conducting the"),
+        "Article 3, point (14)": (None, "for the purposes of this definition, a component fulfils a safety function"),
+        "Article 25(2)": ("regarding the", "with regard to"),
+    }
+    for ref, (old, new) in expected.items():
+        d = plain_diff(by_ref[ref].old or "", by_ref[ref].new or "")
+        assert old is None or f"[-{old}" in d, (ref, d)
+        assert "{+" + new in d, (ref, d)
+    assert next(c for c in cs.changes if c.unit == "art-1").title == "Subject matter"
+
+
 # -- a source with versions made in the test -------------------------------------------------------
 
 
