@@ -141,10 +141,14 @@ def watch(
     mirror: Annotated[Optional[Path], typer.Option("--mirror", help="Sync from a local mirror folder")] = None,
 ) -> None:
     """Sync on a schedule, then index, then post new change sets to POLICYBOT_DIGEST_CHANNEL."""
+    from .slack.app import make_client
+    from .slack.tokens import bot_token
     from .tracking.watch import parse_every, watch as run_watch
 
     seconds = parse_every(every)
-    run_watch(get_settings(), every=seconds, once=once, mirror=mirror, log=lambda m: err.print(f"[dim]watch[/] {escape(m)}"))
+    s = get_settings()
+    run_watch(s, every=seconds, once=once, mirror=mirror, log=lambda m: err.print(f"[dim]watch[/] {escape(m)}"),
+              client_factory=lambda: make_client(s, bot_token(s)))
 
 
 def register(app: typer.Typer) -> None:

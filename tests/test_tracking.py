@@ -216,20 +216,30 @@ def test_changes_index_digest_and_failed_sync(tmp_path: Path, slack_api: FakeSla
     collection = get_collection(open_client(settings), collection_name(settings, name), create=False)
     assert {m["version"] for m in collection.get(include=["metadatas"])["metadatas"]} == {new.version}
 
-    # The digest goes out once per change set, however often it runs.
-    assert post_digests(settings, sets) == [cs.id]
-    assert post_digests(settings, sets) == []
-    report = run_once(settings, manifest=manifest, mirror=mirror, source="chips-act")
+    # The digest goes out once per change set, however often it runs; the front end gives the Slack client.
+    from bot.errors import SlackConfigError
+    from bot.slack.app import make_client
+
+    with pytest.raises(SlackConfigError):
+        post_digests(settings, sets)
+    factory = lambda: make_client(settings, BOT_TOKEN)  # noqa: E731
+    assert post_digests(settings, sets, client_factory=factory) == [cs.id]
+    assert post_digests(settings, sets, client_factory=factory) == []
+    report = run_once(settings, manifest=manifest, mirror=mirror, source="chips-act", client_factory=factory)
     assert report.posted == [] and not report.new
     posts = slack_api.named("chat.postMessage")
     assert len(posts) == 1 and posts[0].params["channel"] == "C0DIGEST"
     blocks = posts[0].params["blocks"]
     assert len(blocks) <= 50 and all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
-    assert "Article 40" in str(blocks) and "hereby" in str(blocks)
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    # The summary form: the units by status, then the date from which each applies (the timeline's date).
+    assert "*Changed (1):* Article 3" in texts and "*Inserted (1):* Article 40" in texts and "*Deleted (1):* Article 4" in texts
+    assert "*Applies since 21 September 2023:* Article 3 · Article 40" in texts
+    assert blocks[0]["text"]["text"] == "Chips Act changed"
 
     # A sync that fails half-way (a truncated file): no version, no digest.
     target.write_text(_chips_text(v1)[:120], encoding="utf-8")
-    report = run_once(settings, manifest=manifest, mirror=mirror, source="chips-act")
+    report = run_once(settings, manifest=manifest, mirror=mirror, source="chips-act", client_factory=factory)
     assert [r.status for r in report.synced] == ["failed"] and report.posted == []
     assert [m.version for m in store.list("chips-act", "en")] == [old.version, new.version]
     assert not any(p.name.startswith(".partial") for p in (settings.versions_dir / "chips-act" / "en").iterdir())
