@@ -19,7 +19,7 @@ from .errors import SourceError
 from .sources import Manifest, SourceSpec
 
 #: Five digits or more, not part of a reference like "2024/1689", "L 229" or a year.
-_LONG_NUMBER = re.compile(r"(?<![\d/.,\-])(\d{5,})(?![\d/\-]|\.\d)")
+_LONG_NUMBER = re.compile(r"(?<![\w/.,\-])(\d{5,})(?![\w/\-]|[.,]\d)")
 _GROUPED = re.compile(r"(?<=\d)[ \u00a0\u202f\u2009](?=\d{3}\b)")
 _AMENDING_HEAD = re.compile(
     r"^\s*(?:\([a-z0-9]+\)\s*)?(?:(?:in\s+)?(?:point|paragraph|subparagraph|Article|Annex|the following)\b[^‘]{0,160}?"
@@ -58,9 +58,18 @@ def strip_amending_syntax(quote: str) -> str:
 
 def clean_title(title: str) -> str:
     """A unit title without quote marks left over from an amending act: "Subject matter'" -> "Subject matter"."""
-    t = title.strip()
-    t = re.sub(r"^[‘'\"“]+|[’'\"”;]+$", "", t) if t.count("‘") + t.count("“") <= t.count("’") + t.count("”") or not re.search("[‘“]", t) else t
+    t = title.strip().rstrip(";")
+    opens, closes = t.count("‘") + t.count("“"), t.count("’") + t.count("”") + t.count("'")
+    if closes > opens:
+        t = t.rstrip("’”'\" ")
+    elif opens > closes:
+        t = t.lstrip("‘“\" ")
     return t.strip()
+
+
+def fix_acronyms(text: str) -> str:
+    """Headings whose case was lost: 'Eu database' -> 'EU database'."""
+    return re.sub(r"\b(Eu|Ai|Ict|Sme|Smes|Gpai)\b", lambda m: m[1].upper() if m[1] != "Smes" else "SMEs", text)
 
 
 def display_name(spec: SourceSpec) -> str:

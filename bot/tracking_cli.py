@@ -41,7 +41,7 @@ def brief(
     elif fmt == "json":
         print(b.model_dump_json(indent=2))
     else:
-        out.print(render_rich(b), highlight=False)
+        out.print(render_rich(b), highlight=False, soft_wrap=True)  # links stay whole at any width
 
 
 def timeline(
