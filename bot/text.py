@@ -14,9 +14,13 @@ Pure functions, shared by every front end:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
 
-from .errors import SourceError
-from .sources import Manifest, SourceSpec
+from .errors import BotError, SourceError
+from .sources import Manifest, SourceSpec, load_manifest
+
+BUNDLED_MANIFEST = Path(__file__).resolve().parents[1] / "knowledge" / "sources.toml"
 
 #: Five digits or more, not part of a reference like "2024/1689", "L 229" or a year.
 _LONG_NUMBER = re.compile(r"(?<![\w/.,\-])(\d{5,})(?![\w/\-]|[.,]\d)")
@@ -79,6 +83,15 @@ def display_name(spec: SourceSpec) -> str:
         if m:
             return m[0]
     return spec.short
+
+
+@lru_cache(maxsize=1)
+def bundled_display_names() -> dict[str, str]:
+    """Source id -> display name from the bundled manifest (``knowledge/sources.toml``); empty if unreadable."""
+    try:
+        return {s.id: display_name(s) for s in load_manifest(BUNDLED_MANIFEST).sources}
+    except (BotError, OSError):
+        return {}
 
 
 def display_name_of(source_id: str, manifest: Manifest) -> str:
