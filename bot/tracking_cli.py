@@ -26,16 +26,19 @@ def brief(
     source: Annotated[str, typer.Argument(help="Source id or alias, e.g. 'ai act', chipwet")],
     topic: Annotated[Optional[str], typer.Option("--topic", help="Narrow the briefing, e.g. banking")] = None,
     fmt: Annotated[str, typer.Option("--format", help="rich (default), md or json")] = "rich",
+    lang: Annotated[str, typer.Option("--lang", help="Language of the briefing's headings and dates: en or nl")] = "en",
 ) -> None:
-    """A one-screen briefing on a source, every line a verified quote."""
+    """A one-screen briefing on a source: what changed, what falls due, what it requires; every line cited."""
     from .assistant import Assistant
     from .tracking.briefing import build_briefing, render_markdown, render_rich
 
     if fmt not in ("rich", "md", "json"):
         raise BotError(f"Unknown format {fmt!r}.", help="Use --format rich, md or json.")
+    if lang not in ("en", "nl"):
+        raise BotError(f"Unknown language {lang!r}.", help="Use --lang en or --lang nl.")
     assistant = Assistant(get_settings())
     assistant.manifest.resolve(source)  # unknown source: the list of sources and aliases
-    b = build_briefing(assistant, source, topic=topic)
+    b = build_briefing(assistant, source, topic=topic, language=lang)
     if fmt == "md":
         print(render_markdown(b))
     elif fmt == "json":
