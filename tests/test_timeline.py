@@ -208,3 +208,14 @@ def test_cli_as_of_and_between(settings) -> None:  # type: ignore[no-untyped-def
     assert states[("2024-10-17", "transposition")] == "passed" and states[("2024-10-18", "applies")] == "upcoming"
     bad = _cli("timeline", "--between", "2027-12-31", "2027-01-01", data=settings.data_dir)
     assert bad.returncode != 0 and bad.stderr.startswith("Error: ") and "first date is after" in bad.stderr
+
+
+def test_slack_timeline_keeps_when_each_act_applies(tl) -> None:  # type: ignore[no-untyped-def]
+    from bot.tracking.timeline import timeline_mrkdwn
+
+    text = timeline_mrkdwn(tl, as_of=D("2026-12-06"))
+    lines = [line for line in text.splitlines() if line.startswith("• ")]
+    assert len(lines) <= 30 and "more dated provisions" in text.splitlines()[-1]
+    for day in ("2 December 2027", "2 August 2026", "18 October 2024", "12 January 2027", "21 September 2023"):
+        assert any(f"*{day}*" in line for line in lines), day
+    assert not any(raw in text for raw in ("ai-act,", "data-act,", "ai-omnibus"))

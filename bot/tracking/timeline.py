@@ -191,6 +191,7 @@ def answer_from_timeline(question: str, settings: Settings, timeline: Timeline |
 
 # -- rendering ----------------------------------------------------------------------------------
 
+MRKDWN_ROWS = 30
 State = Literal["current", "in force", "passed", "upcoming", "history"]
 
 
@@ -231,6 +232,13 @@ def timeline_mrkdwn(tl: Timeline, source: str | None = None, as_of: date | None 
     rows = timeline_rows(tl, source, as_of, between=between)
     if not rows:
         return "No dates found yet: sync the texts first (`policybot sync`)."
+    hidden = 0
+    if len(rows) > MRKDWN_ROWS:  # Slack: when each act applies, and the next deadlines; the rest on the CLI
+        today = as_of or date.today()
+        keep = [r for r in rows if r[1].kind in ("applies", "entry into force", "transposition")]
+        keep += [r for r in rows if r not in keep and r[1].date > today][: max(0, MRKDWN_ROWS - len(keep))]
+        hidden = len(rows) - len(keep)
+        rows = sorted(keep, key=lambda r: (r[1].date, r[1].source))
     out = ["*Timeline* (from the texts; history = dates an amendment removed)"]
     for state, e in rows:
         c = e.citation
@@ -240,6 +248,8 @@ def timeline_mrkdwn(tl: Timeline, source: str | None = None, as_of: date | None 
         tag += " _(upcoming)_" if state == "upcoming" else ""
         was = f" _({_esc(before_text(e))})_" if e.before else ""
         out.append(f"• {mark}*{format_date(e.date)}*{mark} — {e.kind}: {_esc(e.summary())} ({ref}){tag}{was}\n> “{_esc(c.quote)}”")
+    if hidden:
+        out.append(f"_… and {hidden} more dated provisions (deadlines, reviews): `policybot timeline` lists them all._")
     return "\n".join(out)
 
 
