@@ -311,6 +311,11 @@ def test_article_briefing_has_figures_and_claims_that_state_something(small_assi
         assert len(line.quote.split()) >= 10 and not line.quote.endswith("?"), line.quote
     _check_lines(b, small_assistant)
 
+    from bot.tracking.briefing import render_markdown, render_rich
+
+    empty = build_briefing(small_assistant, "data act", day=date(2026, 12, 6))  # not in the small index
+    assert empty.sections == [] and all("Nothing indexed for this source yet" in r(empty) for r in (render_markdown, render_rich))
+
 
 def test_unknown_source_and_bad_date_errors(small_assistant) -> None:  # type: ignore[no-untyped-def]
     import typer

@@ -181,7 +181,7 @@ class _Builder:
     # -- dated lines ----------------------------------------------------------------
     def dated(self, e: TimelineEntry, label: str) -> BriefLine | None:
         unit = self.a.retriever.unit(e.source, e.citation.language, e.citation.unit)
-        if unit is None:
+        if unit is None or e.citation.quote.rstrip().endswith(":"):  # a lead-in says nothing on its own
             return None
         block = next((x for x in unit.blocks if x.path == e.block), unit.blocks[0] if unit.blocks else None)
         return self.cite(unit, block, e.citation.quote, label=label, dated=False) if block else None

@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 
 from ..models import Citation, SourceVersion
 
+NOTHING_YET = "Nothing indexed for this source yet: run `policybot sync` and `policybot index`."
+
 
 class BriefLine(BaseModel):
     label: str = Field(..., description="What the line is about, e.g. 'Bans' or '2 August 2027 — deadline'")
@@ -77,6 +79,8 @@ def render_markdown(b: Briefing) -> str:
                 + (f" ({c.note})" if c.note else "") for c in b.citations]
     if b.contents:
         out += ["", "## Contents", "", *(f"- {line}" for line in b.contents)]
+    if not b.sections:
+        out += ["", NOTHING_YET]
     if b.as_of:
         out += ["", "_As of: " + ", ".join(f"{b.short} ({v.language}) {v.date or v.version}" for v in b.as_of) + "_"]
     return "\n".join(out)
@@ -100,6 +104,8 @@ def render_rich(b: Briefing) -> str:
             out.append(f" • [cyan]{_rich_escape(line.label)}[/] “{_rich_escape(line.quote)}” [dim]\\[{c.n}] {_rich_escape(c.ref)}{when}[/]")
     if b.contents:
         out += ["", "[dim]" + _rich_escape(" · ".join(b.contents)) + "[/]"]
+    if not b.sections:
+        out += ["", _rich_escape(NOTHING_YET)]
     if b.as_of:
         out += ["", "[dim]as of: " + ", ".join(f"{b.short} ({v.language}) {v.date or v.version}" for v in b.as_of) + f" · {b.seconds * 1000:.0f} ms[/]"]
     return "\n".join(out)
@@ -123,7 +129,7 @@ def render_mrkdwn(b: Briefing) -> str:
     for s in b.sections:
         out += ["", f"*{_esc(s.title)}*", *(_mrkdwn_line(line) for line in s.lines)]
     if not b.sections:
-        out += ["", "Nothing indexed for this source yet: run `policybot sync` and `policybot index`."]
+        out += ["", NOTHING_YET]
     return "\n".join(out)
 
 
