@@ -24,6 +24,7 @@ from typing import Literal
 
 from ..config import Settings
 from ..models import Answer, SourceVersion
+from ..query import detect_language
 from ..sources import Manifest, fold, load_manifest
 from .applies import provision_dates
 from .build import build_timeline, load_timeline, publication_date
@@ -69,7 +70,7 @@ _GENERIC = re.compile(
 
 
 def _terms(question: str, manifest: Manifest) -> set[str]:
-    from ..retrieval import stem_tokens
+    from ..retrieval import stem_tokens  # heavy (the index's tokenizer): loaded for date questions only
 
     text = fold(question)
     for pattern, _ in manifest.alias_patterns():
@@ -82,7 +83,7 @@ def _terms(question: str, manifest: Manifest) -> set[str]:
 
 
 def _score(entry: TimelineEntry, terms: set[str]) -> float:
-    from ..retrieval import stem_tokens
+    from ..retrieval import stem_tokens  # heavy (the index's tokenizer): loaded for date questions only
 
     main = set(stem_tokens(f"{entry.what} {entry.citation.quote}", "en"))
     side = set(stem_tokens(" ".join(entry.topics), "en"))
@@ -134,8 +135,6 @@ def answer_from_timeline(question: str, settings: Settings, timeline: Timeline |
     """
     if not is_date_question(question):
         return None
-    from ..query import detect_language
-
     lang = detect_language(question)
     lang = lang if lang in _LEADS else "en"
     manifest = load_manifest(settings.manifest_path)
