@@ -13,13 +13,20 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.padding import Padding
+from rich.text import Text
 
 from .config import get_settings
 from .errors import BotError
 
 out = Console()
 err = Console(stderr=True)
+
+
+def _indented(markup: str, indent: int) -> None:
+    """Print rich markup wrapped to the console width, every line indented, no trailing spaces."""
+    for part in Text.from_markup(markup).wrap(out, max(20, out.size.width - indent)):
+        part.rstrip()
+        out.print(Text(" " * indent) + part, highlight=False, soft_wrap=True)
 
 
 def brief(
@@ -92,7 +99,7 @@ def timeline(
         lines += [f"[dim]({escape(e.computed)})[/]"] if e.computed else []
         lines += [f"[dim]{escape(before_text(e))}: “{escape(e.before.citation.quote)}”[/]"] if e.before is not None else []
         for line in lines:
-            out.print(Padding(line, (0, 0, 0, 20), expand=False), highlight=False)
+            _indented(line, 20)
 
 
 def changes(
@@ -132,9 +139,9 @@ def changes(
                     text = render_ops(ops, lambda t: f"[red strike]{escape(t)}[/]", lambda t: f"[green bold]{escape(t)}[/]", escape)
                 else:
                     text = escape(render_ops(ops, lambda t: f"[-{t}-]", lambda t: f"{{+{t}+}}"))
-                out.print(Padding(f"[dim]{escape(ref)}:[/] {text}", (0, 0, 0, 4), expand=False), highlight=False)
+                _indented(f"[dim]{escape(ref)}:[/] {text}", 4)
             if len(shown) < len(rows):
-                out.print(Padding(f"[dim]… {len(rows) - len(shown)} more passages (--full)[/]", (0, 0, 0, 4), expand=False))
+                _indented(f"[dim]… {len(rows) - len(shown)} more passages (--full)[/]", 4)
         out.print()
 
 
