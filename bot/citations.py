@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from .text import close_digit_groups
+
 _QUOTES = str.maketrans({c: "'" for c in "‘’‚‛′`´"} | {c: '"' for c in "“”„‟″«»"})
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—−"})
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…|\[\s*(?:\.\.\.|…)\s*\])\s*")
@@ -37,13 +39,14 @@ def normalize(text: str) -> str:
 def verify_quote(quote: str, text: str) -> bool:
     """True if ``quote`` occurs verbatim in ``text`` (whitespace and quote marks normalised).
 
+    Amounts compare with digit groups closed up ("EUR 35 000 000" = "EUR 35000000").
     Leading/trailing ellipses and quote marks are ignored; an ellipsis inside the
     quote splits it into parts that must all occur, in order. Quotes shorter than
     :data:`MIN_QUOTE_CHARS` prove nothing and are refused.
     """
-    q = normalize(quote).strip(_EDGE)
+    q = close_digit_groups(normalize(quote)).strip(_EDGE)
     q = _ELLIPSIS.sub(" … ", q).strip(" …")
-    hay = normalize(text)
+    hay = close_digit_groups(normalize(text))
     if len(q.replace(" … ", "")) < MIN_QUOTE_CHARS:
         return False
     pos = 0

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from .config import get_settings
 from .errors import BotError
@@ -21,64 +22,84 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _indented(markup: str, indent: int) -> None:
+    """Print rich markup wrapped to the console width, every line indented, no trailing spaces."""
+    for part in Text.from_markup(markup).wrap(out, max(20, out.size.width - indent)):
+        part.rstrip()
+        out.print(Text(" " * indent) + part, highlight=False, soft_wrap=True)
+
+
 def brief(
     source: Annotated[str, typer.Argument(help="Source id or alias, e.g. 'ai act', chipwet")],
     topic: Annotated[Optional[str], typer.Option("--topic", help="Narrow the briefing, e.g. banking")] = None,
     fmt: Annotated[str, typer.Option("--format", help="rich (default), md or json")] = "rich",
+    lang: Annotated[str, typer.Option("--lang", help="Language of the briefing's headings and dates: en or nl")] = "en",
 ) -> None:
-    """A one-screen briefing on a source, every line a verified quote."""
+    """A one-screen briefing on a source: what changed, what falls due, what it requires; every line cited."""
     from .assistant import Assistant
     from .tracking.briefing import build_briefing, render_markdown, render_rich
 
     if fmt not in ("rich", "md", "json"):
         raise BotError(f"Unknown format {fmt!r}.", help="Use --format rich, md or json.")
+    if lang not in ("en", "nl"):
+        raise BotError(f"Unknown language {lang!r}.", help="Use --lang en or --lang nl.")
     assistant = Assistant(get_settings())
     assistant.manifest.resolve(source)  # unknown source: the list of sources and aliases
-    b = build_briefing(assistant, source, topic=topic)
+    b = build_briefing(assistant, source, topic=topic, language=lang)
     if fmt == "md":
         print(render_markdown(b))
     elif fmt == "json":
         print(b.model_dump_json(indent=2))
     else:
-        out.print(render_rich(b), highlight=False)
+        out.print(render_rich(b), highlight=False, soft_wrap=True)  # links stay whole at any width
 
 
 def timeline(
     source: Annotated[Optional[str], typer.Argument(help="Source id or alias (default: all)")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="A date: 2026-03-01 or '1 March 2026'")] = None,
-    history: Annotated[bool, typer.Option("--history/--no-history", help="Show dates replaced by amendments")] = True,
+    between: Annotated[Optional[tuple[str, str]], typer.Option("--between", help="Two dates: only what falls between them")] = None,
+    history: Annotated[bool, typer.Option("--history/--no-history", help="Show dates an amendment removed")] = True,
     fmt: Annotated[str, typer.Option("--format", help="rich (default), md or json")] = "rich",
 ) -> None:
-    """When each provision enters into force or applies, read from the texts."""
+    """Every dated provision: when it applies, falls due or ends, read from the texts."""
     from .sources import load_manifest
-    from .tracking.timeline import format_date, load_timeline, parse_date, timeline_markdown, timeline_rows
+    from .tracking.timeline import before_text, format_date, load_timeline, parse_date, timeline_markdown, timeline_rows
 
+    if fmt not in ("rich", "md", "json"):
+        raise BotError(f"Unknown format {fmt!r}.", help="Use --format rich, md or json.")
     s = get_settings()
     manifest = load_manifest(s.manifest_path)
     sid = manifest.resolve(source).id if source else None
     day = parse_date(as_of) if as_of else None
+    span = (parse_date(between[0]), parse_date(between[1])) if between else None
+    if span and span[0] > span[1]:
+        raise BotError(f"--between {between[0]} {between[1]}: the first date is after the second.",  # type: ignore[index]
+                       help="Give the earlier date first, e.g. --between 2026-01-01 2026-12-31.")
     tl = load_timeline(s, manifest)
+    rows = timeline_rows(tl, sid, day, history, between=span)
     if fmt == "json":
-        print(json.dumps([{"state": st, **e.model_dump(mode="json")} for st, e in timeline_rows(tl, sid, day, history)], indent=2, ensure_ascii=False))
+        print(json.dumps([{"state": st, **e.model_dump(mode="json", exclude={"targets", "excepted"})} for st, e in rows],
+                         indent=2, ensure_ascii=False))
         return
     if fmt == "md":
-        print(timeline_markdown(tl, sid, day))
+        print(timeline_markdown(tl, sid, day, between=span))
         return
-    rows = timeline_rows(tl, sid, day, history)
     if not rows:
+        if span:
+            out.print(f"Nothing dated between {format_date(span[0])} and {format_date(span[1])}.")
+            return
         raise BotError("No dates found.", help="Sync the texts first: `policybot sync`.")
-    styles = {"in force": "green", "upcoming": "yellow", "current": "bold", "history": "dim strike"}
+    styles = {"in force": "green", "passed": "green", "upcoming": "yellow", "current": "bold", "history": "dim strike"}
     for state, e in rows:
         c = e.citation
-        extra = f" [dim](replaced by {escape(e.amended_by)})[/]" if state == "history" and e.amended_by else ""
+        extra = f" [dim](removed by {escape(e.amended_by)})[/]" if state == "history" and e.amended_by else ""
         out.print(f"[{styles[state]}]{format_date(e.date):>18}[/]  [cyan]{escape(e.source_short)}, {escape(c.ref)}[/] "
-                  f"[dim]{state} · {e.event}[/]{extra}")
-        out.print(f"{'':20}{escape(e.what)}", highlight=False)
-        out.print(f"{'':20}[dim]“{escape(c.quote)}”[/]", highlight=False)
-        if e.computed:
-            out.print(f"{'':20}[dim]({escape(e.computed)})[/]")
-        for r in e.replaced_by if state == "history" else []:
-            out.print(f"{'':20}[dim]→ {escape(r)}[/]")
+                  f"[dim]{state} · {e.kind}[/]{extra}")
+        lines = [escape(e.summary()), f"[dim]“{escape(c.quote)}”[/]"]
+        lines += [f"[dim]({escape(e.computed)})[/]"] if e.computed else []
+        lines += [f"[dim]{escape(before_text(e))}: “{escape(e.before.citation.quote)}”[/]"] if e.before is not None else []
+        for line in lines:
+            _indented(line, 20)
 
 
 def changes(
@@ -100,21 +121,27 @@ def changes(
         why = f"none whose newer text is dated on or after {since}" if since else "every text has a single version (or none is synced)"
         out.print(f"No change sets: {why}.")
         return
-    width = None if full else 220
+    from .tracking.change_views import render_ops, summary_lines, unit_diff_lines, unit_heading
+
+    width = min(out.size.width, 100)
     for cs in sets:
-        out.print(f"[bold]{escape(cs.headline())}[/]" + (f" [dim]· as amended by {escape(cs.amending_act)}[/]" if cs.amending_act else ""))
-        out.print(f"[dim]id {cs.id} · compared: {', '.join(cs.kinds)}[/]")
+        for i, line in enumerate(summary_lines(cs, width=width)):
+            out.print(f"[bold]{escape(line)}[/]" if i == 0 else escape(line), highlight=False, soft_wrap=True)
+        out.print(f"[dim]id {cs.id}{'' if full else ' · --full prints every changed passage whole'}[/]")
+        out.print()
         for c in cs.changes:
             mark = {"added": "[green]+[/]", "removed": "[red]-[/]", "changed": "[yellow]~[/]"}[c.status]
-            by = f" [dim]({escape('; '.join(c.amended_by))})[/]" if c.amended_by else ""
-            out.print(f" {mark} {escape(c.ref)}{(' — ' + escape(c.title)) if c.title else ''}{by}")
-            if c.status != "changed":
-                continue
-            for b in c.blocks:
-                for label, text, style in (("old", b.old, "red"), ("new", b.new, "green")):
-                    if text:
-                        t = text if width is None or len(text) <= width else text[: width - 1] + "…"
-                        out.print(f"     [{style}]{label}[/] [dim]{escape(b.ref)}:[/] {escape(t)}", highlight=False)
+            out.print(f"{mark} [bold]{escape(unit_heading(c))}[/]", highlight=False)
+            rows = unit_diff_lines(c, full=full)
+            shown = rows if full or c.status == "changed" else rows[:1]
+            for status, ref, ops in shown:
+                if out.is_terminal:
+                    text = render_ops(ops, lambda t: f"[red strike]{escape(t)}[/]", lambda t: f"[green bold]{escape(t)}[/]", escape)
+                else:
+                    text = escape(render_ops(ops, lambda t: f"[-{t}-]", lambda t: f"{{+{t}+}}"))
+                _indented(f"[dim]{escape(ref)}:[/] {text}", 4)
+            if len(shown) < len(rows):
+                _indented(f"[dim]… {len(rows) - len(shown)} more passages (--full)[/]", 4)
         out.print()
 
 
@@ -124,10 +151,14 @@ def watch(
     mirror: Annotated[Optional[Path], typer.Option("--mirror", help="Sync from a local mirror folder")] = None,
 ) -> None:
     """Sync on a schedule, then index, then post new change sets to POLICYBOT_DIGEST_CHANNEL."""
+    from .slack.app import make_client
+    from .slack.tokens import bot_token
     from .tracking.watch import parse_every, watch as run_watch
 
     seconds = parse_every(every)
-    run_watch(get_settings(), every=seconds, once=once, mirror=mirror, log=lambda m: err.print(f"[dim]watch[/] {escape(m)}"))
+    s = get_settings()
+    run_watch(s, every=seconds, once=once, mirror=mirror, log=lambda m: err.print(f"[dim]watch[/] {escape(m)}"),
+              client_factory=lambda: make_client(s, bot_token(s)))
 
 
 def register(app: typer.Typer) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..models import Answer, Citation
+from ..text import bundled_display_names
 
 Block = dict[str, Any]
 
@@ -87,7 +88,7 @@ def text_blocks(mrkdwn: str, *, max_blocks: int = MAX_BLOCKS) -> list[Block]:
 
 def source_label(citation: Citation, names: Mapping[str, str] | None = None) -> str:
     """'AI Act, Article 99(3)': the source's short name and the reference."""
-    name = (names or {}).get(citation.source, citation.source)
+    name = (names or {}).get(citation.source) or bundled_display_names().get(citation.source, citation.source)
     return f"{name}, {citation.ref}" if citation.ref else name
 
 
@@ -125,7 +126,7 @@ def context_line(answer: Answer, names: Mapping[str, str] | None = None) -> str:
     parts = [f"Mode: {answer.mode}"]
     if answer.as_of:
         versions = [
-            f"{(names or {}).get(v.source, v.source)} ({v.language}) {v.date or v.version}".strip()
+            f"{(names or {}).get(v.source) or bundled_display_names().get(v.source, v.source)} ({v.language}) {v.date or v.version}".strip()
             for v in answer.as_of
         ]
         parts.append("as of " + ", ".join(versions))

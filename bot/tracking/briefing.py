@@ -1,13 +1,19 @@
-"""One-screen briefings on a source, every line a verified quote.
+"""One-screen briefings on a source that brief: what changed, what falls due, what it requires.
 
-:func:`build_briefing` assembles a :class:`Briefing` from the index: what the
-source is (the manifest's identification), its structure (the chapters in the
-units' headings), the key provisions (topic queries from
-``briefing_topics.toml`` run through retrieval, the best-matching sentence of
-the retrieved units quoted verbatim), the dates that matter (from the
-timeline), and for a research article its figures and claims. Every line
-carries a :class:`~bot.models.Citation` whose quote passed
-:func:`~bot.citations.verify_quote` against the unit it cites.
+:func:`build_briefing` assembles a :class:`Briefing` from the index and the timeline:
+
+1. *What changed recently* — dated provisions an amendment moved (with their earlier date) and
+   those that started to apply in the last year;
+2. *Next dates* — what applies or falls due next;
+3. *Main obligations* (or *On <topic>*) — the topics of ``briefing_topics.toml`` run through
+   retrieval; each line quotes a whole paragraph or point (a lead-in ending in ':' is quoted with
+   its best-matching point, never alone) and says from when it applies (:func:`provision_dates`);
+4. for a research article: its figures, and its claims — the sentences of each section that state
+   something (a figure, a cause, a judgement), chosen by content, not by position.
+
+Every line carries a :class:`~bot.models.Citation` whose quote passed
+:func:`~bot.citations.verify_quote`; names are display names ("Regulation (EU) 2026/1744").
+Section titles follow the user's language (``language='nl'``).
 
 Renderers: :func:`render_rich` (CLI), :func:`render_markdown`,
 :func:`render_mrkdwn` and :func:`briefing_blocks` (Slack Block Kit).
@@ -19,56 +25,45 @@ import re
 import time
 import tomllib
 from functools import lru_cache
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
 
-from ..answering.passages import shorten, split_sentences
+from ..answering.passages import split_sentences
 from ..citations import verify_quote
 from ..models import Block, Citation, SourceVersion, Unit
 from ..query import parse_query
 from ..retrieval import stem_tokens
 from ..sources import SourceSpec, fold
-from .timeline import Timeline, format_date, load_timeline
+from ..text import clean_title, display_name, display_name_of, fix_acronyms, group_digits, strip_amending_syntax
+from .applies import provision_dates
+from .entries import KIND_NL, TimelineEntry, format_date_in
+from .provisions import paragraph_of
+from .briefing_view import BriefLine, Briefing, BriefSection, briefing_blocks, render_markdown, render_mrkdwn, render_rich
+from .timeline import Timeline, load_timeline
 
 if TYPE_CHECKING:
     from ..assistant import Assistant
 
 TOPICS_PATH = Path(__file__).with_name("briefing_topics.toml")
 MAX_WORDS = 45
+MAX_BLOCK_WORDS = 110
+TITLES = {
+    "en": {"changed": "What changed or fell due recently", "points": "Key points", "next": "Next dates", "key": "Main obligations", "on": "On {topic}",
+           "dates": "Dates for these provisions", "figures": "Main figures", "claims": "Main claims",
+           "was": "was {d}", "since": "since {d}"},
+    "nl": {"changed": "Wat er recent veranderde of verstreek", "points": "Kernpunten", "next": "Wat eraan komt", "key": "Belangrijkste verplichtingen",
+           "on": "Over {topic}", "dates": "Data voor deze bepalingen", "figures": "Belangrijkste cijfers",
+           "claims": "Belangrijkste beweringen", "was": "was {d}", "since": "sinds {d}"},
+}
+_CLAIM_WORDS = re.compile(
+    r"\b(omdat|doordat|daardoor|waardoor|dus|daarom|cruciaal|essentieel|belangrijk\w*|afhankelijk\w*|risico\w*|kwetsba\w+|"
+    r"noodza\w+|moet|moeten|nodig|achterstand|voorsprong|concurrent\w*|autonom\w*|soeverein\w*|zelfstandig\w*|strategisch\w*|"
+    r"investe\w+|because|therefore|must|should|need\w*|crucial|essential|dependen\w+|risk\w*|vulnerab\w+|lead\w*|lag\w*)\b",
+    re.I,
+)
 _FIGURE = re.compile(r"\d[\d.,]*\s*(?:%|procent|miljard|miljoen|billion|million|keer|vijfmaal|euro)|€\s*\d|\b(?:19|20)\d{2}\b", re.I)
-
-
-class BriefLine(BaseModel):
-    label: str = Field(..., description="What the line is about, e.g. 'Bans' or 'Chapter II Prohibited AI practices'")
-    quote: str
-    citation: Citation
-
-
-class BriefSection(BaseModel):
-    title: str
-    lines: list[BriefLine] = Field(default_factory=list)
-
-
-class Briefing(BaseModel):
-    source: str
-    short: str
-    title: str
-    kind: str
-    date: str = ""
-    url: str = ""
-    author: str = ""
-    publisher: str = ""
-    amended_by: list[str] = Field(default_factory=list)
-    topic: str | None = None
-    sections: list[BriefSection] = Field(default_factory=list)
-    as_of: list[SourceVersion] = Field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def citations(self) -> list[Citation]:
-        return [line.citation for s in self.sections for line in s.lines]
 
 
 @lru_cache(maxsize=1)
@@ -84,46 +79,82 @@ def _topics_for(spec: SourceSpec) -> dict[str, Any]:
 class _Builder:
     """Collects cited lines, numbering citations as it goes."""
 
-    def __init__(self, assistant: Assistant, spec: SourceSpec, lang: str) -> None:
+    def __init__(self, assistant: Assistant, spec: SourceSpec, lang: str, timeline: Timeline | None, day: date,
+                 tlang: str = "en") -> None:
         self.a = assistant
         self.spec = spec
-        self.lang = lang
+        self.lang = lang  # the text's language (stemming)
+        self.tlang = tlang  # the reader's language (labels)
+        self.name = display_name(spec)
+        self.tl = timeline
+        self.day = day
         self.used: set[tuple[str, str]] = set()  # (unit, quote) already quoted
         self.n = 0
 
+    def applies(self, unit: Unit, block: Block) -> str:
+        if self.tl is None or unit.kind not in ("article", "annex"):
+            return ""
+        return provision_dates(self.spec.id, unit.unit, paragraph_of(block.path) or None, day=self.day, timeline=self.tl).label(self.tlang)
+
     # -- quoting --------------------------------------------------------------------
-    def cite(self, unit: Unit, block: Block, quote: str, label: str, note: str | None = None, *, again: bool = False) -> BriefLine | None:
+    def cite(self, unit: Unit, block: Block, quote: str, label: str, *, again: bool = False, dated: bool = True) -> BriefLine | None:
+        quote = group_digits(strip_amending_syntax(quote) if self.spec.amends else quote)
         if not verify_quote(quote, unit.text) or ((unit.unit, quote) in self.used and not again):
             return None
         self.used.add((unit.unit, quote))
         self.n += 1
         c = Citation(
             n=self.n, source=unit.source, unit=unit.unit, ref=block.ref or unit.ref,
-            title=self.spec.short + (f" — {unit.title}" if unit.title else ""), url=unit.url, quote=quote,
-            language=unit.language, version=self.a.retriever.unit_version(unit.source, unit.language, unit.unit), note=note,
+            title=self.name + (f" — {clean_title(unit.title)}" if unit.title else ""), url=unit.url, quote=quote,
+            language=unit.language, version=self.a.retriever.unit_version(unit.source, unit.language, unit.unit),
         )
-        return BriefLine(label=label, quote=quote, citation=c)
+        return BriefLine(label=label, quote=quote, citation=c, applies=self.applies(unit, block) if dated else "")
 
-    def best_sentence(self, units: list[tuple[Unit, float]], query: str) -> tuple[Unit, Block, str] | None:
-        """The sentence of ``units`` (with priors) that best matches ``query``, shortened verbatim."""
+    def _score(self, text: str, terms: set[str], weight: Any, total: float) -> float:
+        return sum(weight(t) for t in terms & _stems(text, self.lang)) / total
+
+    def best_block(self, units: list[tuple[Unit, float]], query: str) -> tuple[Unit, Block, str] | None:
+        """The paragraph or point of ``units`` (with priors) that best matches ``query``, quoted whole.
+
+        A lead-in ending in ':' is quoted with its best-matching point; a paragraph longer than
+        :data:`MAX_BLOCK_WORDS` words by its best whole sentence.
+        """
         terms = set(stem_tokens(query, self.lang))
         lex = self.a.retriever.lexical.get(self.lang)
         weight = (lambda t: lex.weight(t)) if lex else (lambda t: 1.0)
         total = sum(weight(t) for t in terms) or 1.0
-        best: tuple[float, Unit, Block, str] | None = None
+        best: tuple[float, Unit, Block] | None = None
         for unit, prior in units:
             for block in unit.blocks:
-                for sentence in split_sentences(block.text):
-                    if len(sentence) < 25 or (unit.unit, sentence) in self.used:
-                        continue
-                    s_terms = set(stem_tokens(sentence, self.lang))
-                    score = prior * sum(weight(t) for t in terms & s_terms) / total
-                    if best is None or score > best[0]:
-                        best = (score, unit, block, sentence)
+                if len(block.text.split()) < 6:
+                    continue
+                score = prior * self._score(block.text, terms, weight, total)
+                if best is None or score > best[0]:
+                    best = (score, unit, block)
         if best is None or best[0] <= 0:
             return None
-        _, unit, block, sentence = best
-        return unit, block, _trim(shorten(sentence, terms, self.lang))
+        _, unit, block = best
+        text = block.text.strip()
+        if text.endswith(":"):
+            children = [b for b in unit.blocks if _parent_path(b.path) == block.path and b.path != block.path]
+            if not children:
+                return None
+            block = max(children, key=lambda b: self._score(b.text, terms, weight, total) - 0.001 * len(b.text.split()))
+            text = block.text.strip()
+        if len(text.split()) > MAX_BLOCK_WORDS:
+            sentences = [s for s in split_sentences(text) if len(s.split()) >= 6]
+            if not sentences:
+                return None
+            text = max(sentences, key=lambda s: self._score(s, terms, weight, total))
+        by_path = {b.path: b for b in unit.blocks}
+        parent = by_path.get(_parent_path(block.path)) or (by_path.get("") if "." in block.path and block.path.split(".")[0] not in by_path else None)
+        parent = parent if parent is not block else None
+        if parent is not None and parent.text.strip().endswith(":"):
+            lead = parent.text.strip()
+            if len(lead.split()) > 40:
+                lead = split_sentences(lead)[-1]
+            text = f"{lead} … {text}"
+        return unit, block, text
 
     def retrieved(self, query: str, hints: list[str], k: int = 4) -> list[tuple[Unit, float]]:
         """Units for a topic: the hinted ones first, then what retrieval finds in this source."""
@@ -132,8 +163,10 @@ class _Builder:
             unit = self.a.retriever.unit(self.spec.id, self.lang, uid)
             if unit is not None:
                 out.append((unit, 1.2))
+        if k <= 0 and out:
+            return out
         q = parse_query(query, self.a.manifest, self.lang)
-        results, _ = self.a.retriever.search(q, k=k, sources=[self.spec.id], lang=self.lang)
+        results, _ = self.a.retriever.search(q, k=max(k, 4), sources=[self.spec.id], lang=self.lang)
         for rank, r in enumerate(results[:k]):
             unit = self.a.retriever.unit(r.source, self.lang, r.unit)
             if unit is not None and all(unit.unit != u.unit for u, _ in out):
@@ -141,147 +174,168 @@ class _Builder:
         return out
 
     def topic_line(self, label: str, query: str, hints: list[str]) -> BriefLine | None:
-        found = self.best_sentence(self.retrieved(query, hints), query)
+        """A topic's line: from its hinted units when the toml names them (no search needed), else retrieved."""
+        found = self.best_block(self.retrieved(query, hints, k=0 if hints else 4), query)
         return self.cite(*found, label=label) if found else None
+
+    # -- dated lines ----------------------------------------------------------------
+    def dated(self, e: TimelineEntry, label: str) -> BriefLine | None:
+        unit = self.a.retriever.unit(e.source, e.citation.language, e.citation.unit)
+        if unit is None or e.citation.quote.rstrip().endswith(":"):  # a lead-in says nothing on its own
+            return None
+        block = next((x for x in unit.blocks if x.path == e.block), unit.blocks[0] if unit.blocks else None)
+        return self.cite(unit, block, e.citation.quote, label=label, dated=False) if block else None
+
+    def date_label(self, e: TimelineEntry) -> str:
+        kind = KIND_NL.get(e.kind, e.kind) if self.tlang == "nl" else e.kind
+        out = f"{format_date_in(e.date, self.tlang)} — {kind}"
+        if e.before is not None:
+            out += f" ({TITLES[self.tlang]['was'].format(d=format_date_in(e.before.date, self.tlang))}, {e.before.amended_by})"
+        return out
+
+
+@lru_cache(maxsize=20_000)
+def _stems(text: str, lang: str) -> frozenset[str]:
+    return frozenset(stem_tokens(text, lang))
+
+
+def _parent_path(path: str) -> str:
+    """'1.a' -> '1', '1.b.i' -> '1.b', 'a' -> '' (the opening words), '1' -> None-like '\0'."""
+    if "." in path:
+        return path.rsplit(".", 1)[0]
+    return "" if re.fullmatch(r"[a-z]+|\([a-z]+\)", path) else "\0"
 
 
 def _trim(quote: str, words: int = MAX_WORDS) -> str:
-    """A verbatim prefix of at most ``words`` words (quotes stay short on one screen)."""
+    """A verbatim prefix of at most ``words`` words (a figure or claim stays short on one screen)."""
     parts = quote.split()
     return quote if len(parts) <= words else " ".join(parts[:words])
 
 
-def _first_quote(unit: Unit) -> tuple[Block, str] | None:
-    for block in unit.blocks:
-        sentences = split_sentences(block.text)
-        if sentences and len(sentences[0]) >= 12:
-            return block, _trim(sentences[0], 30)
-    return None
+def _clip(text: str, words: int) -> str:
+    parts = text.split()
+    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
 
 
 def _units(assistant: Assistant, source: str, lang: str) -> list[Unit]:
     return [u for (s, lg, _), u in assistant.retriever.snapshot.units.items() if s == source and lg == lang]
 
 
-def _structure(b: _Builder, units: list[Unit]) -> BriefSection:
-    section = BriefSection(title="Structure")
+def _contents(units: list[Unit]) -> list[str]:
+    """'Chapter II Prohibited AI practices (Article 5)', …, then the annexes: a table of contents, not quotes."""
     chapters: dict[str, list[Unit]] = {}
     for u in units:
         if u.kind == "article":
-            chapters.setdefault(u.headings[0] if u.headings else "Articles", []).append(u)
-    for heading, members in chapters.items():
-        first = _first_quote(members[0])
-        if first:
-            span = members[0].ref + (f"–{members[-1].number}" if len(members) > 1 else "")
-            line = b.cite(members[0], first[0], first[1], label=f"{heading} ({span})", again=True)
-            if line:
-                section.lines.append(line)
+            chapters.setdefault(fix_acronyms(u.headings[0]) if u.headings else "Articles", []).append(u)
+    out = [f"{h} ({m[0].ref}" + (f"–{m[-1].number})" if len(m) > 1 else ")") for h, m in chapters.items()]
     annexes = [u for u in units if u.kind == "annex"]
-    if annexes and (first := _first_quote(annexes[0])):
-        names = "; ".join(f"{u.ref}" + (f" {u.title}" if u.title else "") for u in annexes)
-        line = b.cite(annexes[0], first[0], first[1], label=f"Annexes: {names}")
-        if line:
-            section.lines.append(line)
-    return section
+    if annexes:
+        out.append("Annexes: " + ", ".join(u.number or u.ref for u in annexes))
+    return out
 
 
-def _article_sections(b: _Builder, units: list[Unit]) -> list[BriefSection]:
-    """For a research article: its main figures and, per section, its main claim."""
-    figures = BriefSection(title="Main figures")
-    claims = BriefSection(title="Main claims")
+def _changed_and_next(b: _Builder, entries: list[TimelineEntry]) -> tuple[BriefSection, BriefSection]:
+    t = TITLES[b.tlang]
+    changed, coming = BriefSection(title=t["changed"]), BriefSection(title=t["next"])
+    year_ago = b.day - timedelta(days=365)
+    recent = [e for e in entries if e.before is not None or year_ago <= e.date <= b.day]
+    recent.sort(key=lambda e: (e.before is None, -e.date.toordinal()))
+    for e in recent:
+        if len(changed.lines) >= 5:
+            break
+        if (line := b.dated(e, b.date_label(e))) is not None:
+            changed.lines.append(line)
+    for e in sorted((e for e in entries if e.date > b.day), key=lambda e: (e.date, e.kind != "applies")):
+        if len(coming.lines) >= 5:
+            break
+        if (line := b.dated(e, b.date_label(e))) is not None:
+            coming.lines.append(line)
+    return changed, coming
+
+
+def _claim_score(sentence: str) -> float:
+    """How much a sentence states: figures, causes and judgements count; questions and openers do not."""
+    words = sentence.split()
+    if len(words) < 10 or len(words) > 60 or sentence.rstrip().endswith("?"):
+        return 0.0
+    figures = len(_FIGURE.findall(sentence))
+    cues = len(_CLAIM_WORDS.findall(sentence))
+    names = len(re.findall(r"(?<!^)(?<![.!?] )\b[A-Z][a-zA-Z]{2,}", sentence))
+    return 2.0 * min(figures, 2) + 1.5 * min(cues, 3) + 0.3 * min(names, 3) + min(len(words), 30) / 30
+
+
+def _article_sections(b: _Builder, units: list[Unit], tlang: str) -> list[BriefSection]:
+    """For a research article: its figures and, per section, the sentence that states most."""
+    t = TITLES[tlang]
+    figures, claims = BriefSection(title=t["figures"]), BriefSection(title=t["claims"])
     for u in units:
-        picked = 0
-        for block in u.blocks:
-            for sentence in split_sentences(block.text):
-                if picked < 1 and _FIGURE.search(sentence) and re.search(r"\d", sentence):
-                    line = b.cite(u, block, _trim(sentence), label=u.title or u.ref)
-                    if line:
-                        figures.lines.append(line)
-                        picked += 1
-        first = _first_quote(u)
-        if first and u.unit != "intro":
-            line = b.cite(u, first[0], _trim(first[1], 35), label=u.title or u.ref)
-            if line:
+        scored = [(_claim_score(s), block, s) for block in u.blocks for s in split_sentences(block.text)]
+        with_figure = [x for x in scored if x[0] > 0 and _FIGURE.search(x[2]) and re.search(r"\d", x[2])]
+        if with_figure:
+            _, block, sentence = max(with_figure, key=lambda x: x[0])
+            if (line := b.cite(u, block, _trim(sentence), label=u.title or u.ref, dated=False)) is not None:
+                figures.lines.append(line)
+        ranked = sorted((x for x in scored if x[0] > 0), key=lambda x: -x[0])
+        for _, block, sentence in ranked[:3]:
+            if (line := b.cite(u, block, _trim(sentence), label=u.title or u.ref, dated=False)) is not None:
                 claims.lines.append(line)
+                break
     return [s for s in (figures, claims) if s.lines]
 
 
-def _dates(b: _Builder, tl: Timeline, source: str, topic_terms: set[str] | None) -> BriefSection:
-    section = BriefSection(title="Dates that matter")
-    for e in tl.select(source, status=None):
-        if topic_terms is not None:
-            hay = set(stem_tokens(f"{e.what} {' '.join(e.topics)}", "en"))
-            if not topic_terms & hay:
-                continue
-        unit = b.a.retriever.unit(source, e.citation.language, e.citation.unit)
-        label = f"{format_date(e.date)} — {e.event}: {e.what}"
-        if e.status == "history":
-            label = f"(was) {label}" + (f" — replaced by {e.amended_by}" if e.amended_by else "")
-            b.n += 1
-            section.lines.append(BriefLine(label=label, quote=e.citation.quote, citation=e.citation.model_copy(update={"n": b.n})))
-            continue
-        if unit is None:
-            continue
-        block = next((x for x in unit.blocks if x.ref == e.citation.ref), unit.blocks[0])
-        line = b.cite(unit, block, e.citation.quote, label=label)
-        if line:
-            section.lines.append(line)
-    return section
-
-
-def build_briefing(assistant: Assistant, source: str, *, topic: str | None = None) -> Briefing:
-    """The briefing for ``source`` (any alias); ``topic`` narrows it ("banking")."""
+def build_briefing(assistant: Assistant, source: str, *, topic: str | None = None, language: str = "en",
+                   day: date | None = None) -> Briefing:
+    """The briefing for ``source`` (any alias); ``topic`` narrows it ("banking"); titles in ``language``."""
     start = time.perf_counter()
     spec = assistant.manifest.resolve(source)
     langs = spec.languages()
     lang = "en" if "en" in langs else langs[0]
-    b = _Builder(assistant, spec, lang)
+    tlang = language if language in TITLES else "en"
+    day = day or date.today()
+    try:
+        tl: Timeline | None = load_timeline(assistant.settings, assistant.manifest)
+    except OSError:
+        tl = None
+    b = _Builder(assistant, spec, lang, tl, day, tlang)
     units = _units(assistant, spec.id, lang)
     brief = Briefing(
-        source=spec.id, short=spec.short, title=spec.title, kind=spec.kind, date=spec.date, url=spec.url,
-        author=spec.author, publisher=spec.publisher, amended_by=spec.amended_by, topic=topic,
+        source=spec.id, short=display_name(spec), title=spec.title, kind=spec.kind, date=spec.date, url=spec.url,
+        author=spec.author, publisher=spec.publisher, amended_by=[display_name_of(a, assistant.manifest) for a in spec.amended_by],
+        topic=topic, language=tlang, contents=_contents(units) if spec.kind in ("regulation", "directive") else [],
     )
     if not units:
         brief.seconds = time.perf_counter() - start
         return brief
     conf = _topics_for(spec)
     topics = conf.get("topics", [])
+    plain = TITLES[tlang]["key" if spec.kind in ("regulation", "directive") else "points"]
+    key = BriefSection(title=TITLES[tlang]["on"].format(topic=topic) if topic else plain)
     if topic:
         expand = load_topics().get("expand", {})
         query = " ".join([topic, *(expand.get(w, "") for w in fold(topic).split())]).strip()
         terms = set(stem_tokens(query, lang))
-        section = BriefSection(title=f"On {topic}")
         for t in topics:
             if terms & set(stem_tokens(f"{t['label']} {t['query']}", lang)) and (line := b.topic_line(t["label"], t["query"], t.get("units", []))):
-                section.lines.append(line)
-        hits = b.retrieved(query, [], k=6)
-        for unit, prior in hits:
-            if len(section.lines) >= 8:
-                break
-            found = b.best_sentence([(unit, prior)], query)
-            if found and (line := b.cite(*found, label=unit.title or unit.ref)):
-                section.lines.append(line)
-        brief.sections.append(section)
-    else:
-        key = BriefSection(title="Key provisions")
-        for t in topics:
-            line = b.topic_line(t["label"], t["query"], t.get("units", []))
-            if line:
                 key.lines.append(line)
-        if spec.kind in ("regulation", "directive"):
-            brief.sections.append(_structure(b, units))
-            brief.sections.append(key)
-        else:
-            brief.sections.append(key)
-            brief.sections.extend(_article_sections(b, units))
-    try:
-        tl = load_timeline(assistant.settings, assistant.manifest)
-        topic_terms = set(stem_tokens(topic, "en")) if topic else None
-        dates = _dates(b, tl, spec.id, topic_terms)
-        if dates.lines:
-            brief.sections.append(dates)
-    except OSError:
-        pass
+        for unit, prior in b.retrieved(query, [], k=6):
+            if len(key.lines) >= 8:
+                break
+            found = b.best_block([(unit, prior)], query)
+            if found and (line := b.cite(*found, label=clean_title(unit.title) or unit.ref)):
+                key.lines.append(line)
+    else:
+        for t in topics:
+            if (line := b.topic_line(t["label"], t["query"], t.get("units", []))) is not None:
+                key.lines.append(line)
+    entries = tl.select(spec.id) if tl is not None else []
+    if topic:  # the dates of the provisions quoted, and those that name them
+        quoted = {c.unit for c in (line.citation for line in key.lines)}
+        entries = [e for e in entries if e.citation.unit in quoted or any(t.unit in quoted for t in e.targets)
+                   or (e.kind == "applies" and any(t.unit == "*" for t in e.targets))]
+    changed, coming = _changed_and_next(b, entries)
+    brief.sections = [changed, coming, key]
+    if spec.kind not in ("regulation", "directive"):
+        brief.sections.extend(_article_sections(b, units, tlang))
     brief.sections = [s for s in brief.sections if s.lines]
     for n, line in enumerate((line for s in brief.sections for line in s.lines), start=1):
         line.citation = line.citation.model_copy(update={"n": n})
@@ -292,93 +346,4 @@ def build_briefing(assistant: Assistant, source: str, *, topic: str | None = Non
     return brief
 
 
-# -- renderers ----------------------------------------------------------------------------------
-
-
-def _header_lines(b: Briefing) -> list[str]:
-    meta = [b.kind]
-    if b.date:
-        meta.append(b.date)
-    if b.author:
-        meta.append(b.author)
-    if b.amended_by:
-        meta.append("amended by " + ", ".join(b.amended_by))
-    return [b.title, " · ".join(meta)]
-
-
-def render_markdown(b: Briefing) -> str:
-    out = [f"# Briefing: {b.short}" + (f" — {b.topic}" if b.topic else ""), "", *(f"{x}  " for x in _header_lines(b))]
-    if b.url:
-        out.append(f"[Official text]({b.url})")
-    for s in b.sections:
-        out += ["", f"## {s.title}", ""]
-        out += [f"- **{line.label}**: “{line.quote}” [{line.citation.n}]" for line in s.lines]
-    if b.citations:
-        out += ["", "## Sources", ""]
-        out += [f"{c.n}. " + (f"[{c.title.split(' — ')[0]}, {c.ref}]({c.url})" if c.url else f"{c.title.split(' — ')[0]}, {c.ref}")
-                + (f" ({c.note})" if c.note else "") for c in b.citations]
-    if b.as_of:
-        out += ["", "_As of: " + ", ".join(f"{v.source} ({v.language}) {v.date or v.version}" for v in b.as_of) + "_"]
-    return "\n".join(out)
-
-
-def _rich_escape(text: str) -> str:
-    return text.replace("[", "\\[")
-
-
-def render_rich(b: Briefing) -> str:
-    """Rich console markup for ``policybot brief``."""
-    out = [f"[bold]{_rich_escape(b.short)}[/]" + (f" — [italic]{_rich_escape(b.topic)}[/]" if b.topic else "")]
-    out += [f"[dim]{_rich_escape(x)}[/]" for x in _header_lines(b)]
-    if b.url:
-        out.append(f"[link={b.url}]{_rich_escape(b.url)}[/link]")
-    for s in b.sections:
-        out += ["", f"[bold underline]{_rich_escape(s.title)}[/]"]
-        for line in s.lines:
-            c = line.citation
-            out.append(f" • [cyan]{_rich_escape(line.label)}[/] “{_rich_escape(line.quote)}” [dim]\\[{c.n}] {_rich_escape(c.ref)}[/]")
-    if b.as_of:
-        out += ["", "[dim]as of: " + ", ".join(f"{v.source} ({v.language}) {v.date or v.version}" for v in b.as_of) + f" · {b.seconds * 1000:.0f} ms[/]"]
-    return "\n".join(out)
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _mrkdwn_line(line: BriefLine) -> str:
-    c = line.citation
-    ref = f"<{c.url}|{_esc(c.ref)}>" if c.url else _esc(c.ref)
-    return f"• *{_esc(line.label)}*: “{_esc(line.quote)}” ({ref})"
-
-
-def render_mrkdwn(b: Briefing) -> str:
-    """Slack mrkdwn (what ``/policy brief`` returns; the listener splits it into sections)."""
-    name = f"<{b.url}|{_esc(b.short)}>" if b.url else _esc(b.short)
-    out = [f"*Briefing: {name}*" + (f" — _{_esc(b.topic)}_" if b.topic else ""), "_" + _esc(" · ".join(_header_lines(b))) + "_"]
-    for s in b.sections:
-        out += ["", f"*{_esc(s.title)}*", *(_mrkdwn_line(line) for line in s.lines)]
-    if not b.sections:
-        out += ["", "Nothing indexed for this source yet: run `policybot sync` and `policybot index`."]
-    return "\n".join(out)
-
-
-def briefing_blocks(b: Briefing, *, section_limit: int = 3000, max_blocks: int = 50) -> list[dict[str, Any]]:
-    """Block Kit: a header, the identification, then each section split to fit 3,000 chars, at most 50 blocks."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"Briefing: {b.short}"[:150]}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": _esc(" · ".join(_header_lines(b)))[:section_limit]}]},
-    ]
-    for s in b.sections:
-        chunk = f"*{_esc(s.title)}*"
-        for line in s.lines:
-            text = _mrkdwn_line(line)[: section_limit - 1]
-            if len(chunk) + 1 + len(text) > section_limit:
-                blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
-                chunk = text
-            else:
-                chunk += "\n" + text
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
-    if len(blocks) > max_blocks:
-        blocks = blocks[: max_blocks - 1] + [{"type": "context", "elements": [{"type": "mrkdwn", "text": "_… shortened to fit in Slack_"}]}]
-    return blocks
+__all__ = ["BriefLine", "BriefSection", "Briefing", "briefing_blocks", "build_briefing", "render_markdown", "render_mrkdwn", "render_rich"]

@@ -31,6 +31,7 @@ from ..corpus import parse_version
 from ..errors import BotError, ParseError
 from ..models import Block, Unit
 from ..sources import Manifest, load_manifest
+from ..text import clean_title, display_name
 from ..versions import VersionMeta, VersionStore
 
 Status = Literal["added", "removed", "changed"]
@@ -218,7 +219,7 @@ def diff_units(old: list[Unit], new: list[Unit]) -> tuple[list[str], list[UnitCh
     new_by = {u.unit: u for u in new if u.kind in kinds}
     out: list[UnitChange] = []
     for key, u in new_by.items():
-        base = dict(unit=key, kind=u.kind, ref=u.ref, title=u.title, url=u.url)
+        base = dict(unit=key, kind=u.kind, ref=u.ref, title=clean_title(u.title), url=u.url)
         if key not in old_by:
             out.append(UnitChange(**base, status="added", blocks=[BlockChange(path=b.path, ref=b.ref, status="added", new=b.text) for b in u.blocks]))
             continue
@@ -227,7 +228,7 @@ def diff_units(old: list[Unit], new: list[Unit]) -> tuple[list[str], list[UnitCh
             out.append(UnitChange(**base, status="changed", blocks=blocks))
     for key, u in old_by.items():
         if key not in new_by:
-            out.append(UnitChange(unit=key, kind=u.kind, ref=u.ref, title=u.title, url=u.url, status="removed",
+            out.append(UnitChange(unit=key, kind=u.kind, ref=u.ref, title=clean_title(u.title), url=u.url, status="removed",
                                   blocks=[BlockChange(path=b.path, ref=b.ref, status="removed", old=b.text) for b in u.blocks]))
     return kinds, out
 
@@ -247,7 +248,7 @@ def _attribute(changes: list[UnitChange], new_units: list[Unit], manifest: Manif
         by_unit: dict[str, list[str]] = {}
         for _, _, point in amended_points(units, act_number(target_celex)):
             for uid in point.units:
-                by_unit.setdefault(uid, []).append(f"{spec.short}, {point.ref}")
+                by_unit.setdefault(uid, []).append(f"{display_name(spec)}, {point.ref}")
         for c in changes:
             c.amended_by = by_unit.get(c.unit, [])
         return re.split(r"\s+(?:amending|on|laying)\b", spec.title)[0]
@@ -274,7 +275,7 @@ def compute_change_set(
         id=cid,
         source=new.source,
         language=new.language,
-        short=spec.short if spec else new.source,
+        short=display_name(spec) if spec else new.source,
         old=VersionInfo.of(old),
         new=VersionInfo.of(new),
         kinds=kinds,

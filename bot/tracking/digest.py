@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from ..config import Settings
 from ..errors import BotError, SlackConfigError
+from .applies import provision_dates
+from .build import load_timeline
+from .change_views import STATUS_WORDS, _points, _sort_key
 from .changes import ChangeSet, UnitChange
+from .entries import Timeline
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
-SNIPPET = 280
 
 
 class DigestError(BotError):
@@ -68,63 +72,48 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _snip(text: str | None, n: int = SNIPPET) -> str:
-    text = " ".join((text or "").split())
-    return _esc(text if len(text) <= n else text[: n - 1].rstrip() + "…")
+def _items(units: list[UnitChange]) -> str:
+    return " · ".join(f"{' '.join(_points(c))} {c.ref}".strip() for c in sorted(units, key=_sort_key))
 
 
-def _unit_text(c: UnitChange) -> str:
-    name = f"<{c.url}|{_esc(c.ref)}>" if c.url else _esc(c.ref)
-    head = f"*{name}*" + (f" — {_esc(c.title)}" if c.title else "")
-    if c.amended_by:
-        head += f" _({_esc('; '.join(c.amended_by))})_"
-    lines = [head]
-    for b in c.blocks[:2]:
-        if b.status == "changed":
-            lines.append(f"~{_snip(b.old, 140)}~\n→ {_snip(b.new)}")
-        elif b.status == "added" and c.status == "changed":
-            lines.append(f"+ {_snip(b.new)}")
-        elif b.status == "removed" and c.status == "changed":
-            lines.append(f"− ~{_snip(b.old, 140)}~")
-    if c.status == "added" and c.blocks:
-        lines.append(f"+ {_snip(c.blocks[0].new)}")
-    if c.status == "removed" and c.blocks:
-        lines.append(f"− ~{_snip(c.blocks[0].old, 140)}~")
-    if len(c.blocks) > 2 and c.status == "changed":
-        lines.append(f"_… and {len(c.blocks) - 2} more changed passages_")
-    return "\n".join(lines)
+def _dates_text(cs: ChangeSet, timeline: Timeline | None, day: date | None) -> str:
+    """The changed units grouped by the date from which they apply (the timeline's dates)."""
+    if timeline is None:
+        return ""
+    groups: dict[str, list[str]] = {}
+    for c in sorted(cs.changes, key=_sort_key):
+        if c.status == "removed":
+            continue
+        label = provision_dates(cs.source, c.unit, day=day, timeline=timeline).label()
+        if label:
+            groups.setdefault(label, []).append(c.ref)
+    return "\n".join(f"*{_esc(label[0].upper() + label[1:])}:* {_esc(' · '.join(refs))}" for label, refs in groups.items())
 
 
-def digest_blocks(cs: ChangeSet) -> list[dict[str, Any]]:
-    """Block Kit for one change set: a header, a summary, one section per unit (within Slack's limits)."""
+def digest_blocks(cs: ChangeSet, timeline: Timeline | None = None, day: date | None = None) -> list[dict[str, Any]]:
+    """Block Kit for one change set, in summary form: counts, the units by status with the amending act's
+    points, and (with ``timeline``) the date from which each applies."""
     counts = cs.counts
+    intro = (f"*{counts['changed']}* changed, *{counts['added']}* inserted, *{counts['removed']}* deleted "
+             f"({', '.join(cs.kinds)} compared) between the {cs.old.edition} text ({cs.old.day}) and the "
+             f"{cs.new.edition} text ({cs.new.day})" + (f", as amended by {_esc(cs.amending_act)}" if cs.amending_act else "") + ".")
+    if cs.amending_act:
+        intro += " _(n)_ is the point of the amending act that makes the change."
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{cs.short or cs.source} changed"[:150]}},
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": (
-                    f"*{counts['changed']}* changed, *{counts['added']}* added, *{counts['removed']}* removed "
-                    f"({', '.join(cs.kinds)} compared) between the {cs.old.edition} text ({cs.old.day}) and the "
-                    f"{cs.new.edition} text ({cs.new.day})"
-                    + (f", as amended by {_esc(cs.amending_act)}" if cs.amending_act else "")
-                    + "."
-                ),
-            },
-        },
+        {"type": "section", "text": {"type": "mrkdwn", "text": intro[:SECTION_LIMIT]}},
     ]
-    room = MAX_BLOCKS - len(blocks) - 1
-    units = cs.changes
-    for c in units[:room]:
-        label = {"added": ":heavy_plus_sign:", "removed": ":heavy_minus_sign:", "changed": ":pencil2:"}[c.status]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"{label} {_unit_text(c)}"[:SECTION_LIMIT]}})
-    rest = units[room:]
-    footer = f"Change set `{cs.id}` · `policybot changes {cs.source}` shows every changed passage."
-    if rest:
-        footer = f"… and {len(rest)} more units: " + ", ".join(c.ref for c in rest)[:1500] + ". " + footer
+    for status, word in STATUS_WORDS.items():
+        units = cs.of_status(status)  # type: ignore[arg-type]
+        if units:
+            text = f"*{word} ({len(units)}):* {_esc(_items(units))}"
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}})
+    dates = _dates_text(cs, timeline, day)
+    if dates:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": dates[:SECTION_LIMIT]}})
+    footer = f"Change set `{cs.id}` · `policybot changes {cs.source}` shows the words that differ."
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer[:SECTION_LIMIT]}]})
-    return blocks
+    return blocks[:MAX_BLOCKS]
 
 
 def digest_text(cs: ChangeSet) -> str:
@@ -135,26 +124,33 @@ def digest_text(cs: ChangeSet) -> str:
 # -- posting ------------------------------------------------------------------------------------
 
 
-def _client(settings: Settings) -> Any:
-    from ..slack.app import make_client
-    from ..slack.tokens import bot_token
-
-    return make_client(settings, bot_token(settings))
+#: Makes the Slack Web API client when there is something to post; the front end (CLI, Slack app) gives it.
+ClientFactory = Callable[[], Any]
 
 
-def post_digest(settings: Settings, cs: ChangeSet, client: Any | None = None) -> str | None:
+def _client(client: Any | None, factory: ClientFactory | None) -> Any:
+    if client is not None:
+        return client
+    if factory is None:
+        raise SlackConfigError("No Slack client to post the digest with.",
+                               help="Run `policybot watch`, which connects to Slack with SLACK_BOT_TOKEN.")
+    return factory()
+
+
+def post_digest(settings: Settings, cs: ChangeSet, client: Any | None = None, *,
+                client_factory: ClientFactory | None = None, timeline: Timeline | None = None) -> str | None:
     """Post one change set unless it was posted before; returns the message ts, or None if skipped."""
     channel = settings.digest_channel
     if not channel:
         raise SlackConfigError(
             "POLICYBOT_DIGEST_CHANNEL is not set.", help="Set it to the channel id the digest goes to, e.g. C0123456789."
         )
-    client = client or _client(settings)
+    client = _client(client, client_factory)
     if not _claim(settings, cs.id, channel):
         return None
     ts: str | None = None
     try:
-        resp = client.chat_postMessage(channel=channel, text=digest_text(cs), blocks=digest_blocks(cs), unfurl_links=False)
+        resp = client.chat_postMessage(channel=channel, text=digest_text(cs), blocks=digest_blocks(cs, timeline), unfurl_links=False)
         ts = str(resp.get("ts") or "")
         return ts
     except Exception as exc:
@@ -163,15 +159,20 @@ def post_digest(settings: Settings, cs: ChangeSet, client: Any | None = None) ->
         _finish(settings, cs.id, ts)
 
 
-def post_digests(settings: Settings, sets: list[ChangeSet], client: Any | None = None) -> list[str]:
+def post_digests(settings: Settings, sets: list[ChangeSet], client: Any | None = None, *,
+                 client_factory: ClientFactory | None = None) -> list[str]:
     """Post every change set not posted yet; returns the ids posted now."""
     done = posted_ids(settings)
     todo = [cs for cs in sets if cs.id not in done and cs.changes]
     if not todo:
         return []
-    client = client or _client(settings)
+    client = _client(client, client_factory)
+    try:
+        timeline: Timeline | None = load_timeline(settings)
+    except BotError:
+        timeline = None
     posted: list[str] = []
     for cs in todo:
-        if post_digest(settings, cs, client) is not None:
+        if post_digest(settings, cs, client, timeline=timeline) is not None:
             posted.append(cs.id)
     return posted

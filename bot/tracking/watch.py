@@ -67,6 +67,7 @@ def run_once(
     index: bool = True,
     post: bool = True,
     client: Any | None = None,
+    client_factory: Callable[[], Any] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> WatchReport:
     """One round of sync → index → change sets → digest."""
@@ -90,7 +91,7 @@ def run_once(
     failed_sources = {r.source for r in report.failed}
     if post and settings.digest_channel:
         ready = [cs for cs in sets if cs.source not in failed_sources]
-        report.posted = post_digests(settings, ready, client)
+        report.posted = post_digests(settings, ready, client, client_factory=client_factory)
         for cid in report.posted:
             say(f"posted digest {cid} to {settings.digest_channel}")
     elif post:
@@ -106,13 +107,14 @@ def watch(
     mirror: Path | None = None,
     log: Callable[[str], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    client_factory: Callable[[], Any] | None = None,
 ) -> None:
     """Run :func:`run_once` now and then every ``every`` seconds (forever unless ``once``)."""
     say = log or (lambda _msg: None)
     while True:
         started = time.monotonic()
         try:
-            report = run_once(settings, mirror=mirror, log=say)
+            report = run_once(settings, mirror=mirror, log=say, client_factory=client_factory)
             say(
                 f"synced {len(report.synced)} texts ({len(report.new)} new, {len(report.failed)} failed); "
                 f"{len(report.change_sets)} change sets; {len(report.posted)} posted"
