@@ -103,7 +103,11 @@ class Assistant:
             from .tracking.timeline import answer_from_timeline
 
             dated = answer_from_timeline(asked, self.settings)
-            if dated is not None:
+            top = {r.key for r in results[:k]}
+            # The timeline answers when it agrees with the search on where the answer is: its
+            # first citation is a retrieved unit. Else the passages found answer (the date
+            # question is about a provision whose text holds the date, not a timeline entry).
+            if dated is not None and dated.citations and f"{dated.citations[0].source}:{dated.citations[0].unit}" in top:
                 dated.question = question
                 dated.retrieved = [r.primary for r in results[:k]]
                 dated.timings.update(timings)
