@@ -50,6 +50,10 @@ class Settings(BaseSettings):
         "this corpus size); 'ann': Chroma's HNSW query (for corpora of millions of chunks)",
     )
 
+    dense_page_size: int = Field(
+        5000, ge=1, le=30000, description="Chunk ids per Chroma read when loading vectors (SQLite allows ~32,000 per query)"
+    )
+
     # --- answering ----------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50)
     answer_mode: Literal["auto", "extractive", "llm"] = "auto"
