@@ -23,7 +23,8 @@ import Stemmer
 from .config import Settings
 from .dense import DenseMatrix
 from .embeddings import Embedder, get_embedder
-from .index import Snapshot, get_collection, load_snapshot, open_client
+from . import warmstart
+from .index import Snapshot, collection_name, get_collection, load_snapshot, open_client, snapshot_dir
 from .models import Chunk, Hit, Unit
 from .query import Query
 from .sources import fold
@@ -138,23 +139,30 @@ class Retriever:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or get_embedder(settings.embeddings, settings)
-        self.snapshot: Snapshot = load_snapshot(settings, self.embedder.name)
+        folder = snapshot_dir(settings, collection_name(settings, self.embedder.name))
+        derived = warmstart.cached(folder, self._derive)
+        self.snapshot, self.lexical, self.definitions, self.titles = derived
+        self.snapshot.folder = folder  # the data dir may have moved since the cache was written
         self.collection = get_collection(open_client(settings), self.snapshot.name, create=False)
         self.by_id = {c.id: c for c in self.snapshot.chunks}
         self.by_unit: dict[tuple[str, str, str], list[Chunk]] = {}
         for c in self.snapshot.chunks:
             self.by_unit.setdefault((c.source, c.language, c.unit), []).append(c)
-        self.lexical: dict[str, LexicalIndex] = {}
-        for lang in sorted({c.language for c in self.snapshot.chunks}):
-            self.lexical[lang] = LexicalIndex([c for c in self.snapshot.chunks if c.language == lang], lang)
         self.sources = sorted({c.source for c in self.snapshot.chunks})
         self._matrix: DenseMatrix | None = None
-        self.definitions = self._definitions()
-        self.titles: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]] = {}
+
+    def _derive(self) -> tuple[Snapshot, dict[str, LexicalIndex], dict[str, list[tuple[str, str, str, str]]], dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]]]:
+        """What is built from the snapshot's files (cached beside them by :mod:`bot.warmstart`)."""
+        self.snapshot: Snapshot = load_snapshot(self.settings, self.embedder.name)
+        lexical: dict[str, LexicalIndex] = {}
+        for lang in sorted({c.language for c in self.snapshot.chunks}):
+            lexical[lang] = LexicalIndex([c for c in self.snapshot.chunks if c.language == lang], lang)
+        titles: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]] = {}
         for (source, language, unit_id), unit in self.snapshot.units.items():
             if unit.title and unit.kind in ("article", "annex", "section"):
                 key = (language, tuple(stem_tokens(unit.title, language)))
-                self.titles.setdefault(key, []).append((source, language, unit_id))
+                titles.setdefault(key, []).append((source, language, unit_id))
+        return self.snapshot, lexical, self._definitions(), titles
 
     def _definitions(self) -> dict[str, list[tuple[str, str, str, str]]]:
         """Terms defined in each text's definitions article: folded term -> (source, language, unit, block path)."""
