@@ -31,6 +31,10 @@ from .models import Chunk
 
 log = logging.getLogger(__name__)
 
+#: HNSW with a filter: ask Chroma for this many times n unfiltered neighbours and filter them here.
+#: At 200k chunks Chroma's own ``where`` filter cost about as much as an exact scan, the
+#: unfiltered query a third of that (docs/scaling.md).
+OVERFETCH = 10
 #: Ids per Chroma ``get``: far below SQLite's limit of 32,766 variables per statement.
 PAGE_SIZE = 5000
 CACHE_PREFIX = "vectors-"
@@ -145,6 +149,51 @@ class DenseMatrix:
             top = np.arange(len(sims))
         top = top[np.lexsort((self.position[rows[top]], -sims[top]))]
         return [(self.chunks[int(rows[i])], float(sims[i])) for i in top if np.isfinite(sims[i])]
+
+
+def ann_search(
+    collection: Any,
+    by_id: dict[str, Chunk],
+    vector: np.ndarray,
+    n: int,
+    sources: list[str] | None = None,
+    lang: str | None = None,
+    overfetch: int = OVERFETCH,
+) -> list[tuple[Chunk, float]]:
+    """The n nearest chunks by Chroma's HNSW query, filters applied after it.
+
+    With a filter, asks for ``overfetch * n`` neighbours and keeps the matching ones; if fewer
+    than n match (a rare source far from the question), asks again with Chroma's ``where``.
+    Ids that are not in ``by_id`` (the snapshot) belong to an unfinished index run and are skipped.
+    """
+    if n <= 0:
+        return []
+    query = [np.asarray(vector, dtype=np.float32).tolist()]
+
+    def wanted(c: Chunk) -> bool:
+        return (not sources or c.source in sources) and (not lang or c.language == lang)
+
+    def ask(k: int, where: dict[str, Any] | None = None) -> list[tuple[Chunk, float]]:
+        res = collection.query(query_embeddings=query, n_results=k, where=where, include=["distances"])
+        out = []
+        for cid, dist in zip(res["ids"][0], res["distances"][0]):
+            chunk = by_id.get(cid)
+            if chunk is not None and wanted(chunk):
+                out.append((chunk, 1.0 - float(dist)))
+        return out
+
+    if not sources and not lang:
+        return ask(n)
+    total = collection.count()
+    found = ask(min(total, overfetch * n))
+    if len(found) >= n or overfetch * n >= total:
+        return found[:n]
+    clauses: list[dict[str, Any]] = []
+    if sources:
+        clauses.append({"source": {"$in": list(sources)}})
+    if lang:
+        clauses.append({"language": lang})
+    return ask(n, clauses[0] if len(clauses) == 1 else {"$and": clauses})
 
 
 def _nonzero_rows(matrix: np.ndarray, block: int = 16384) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 import Stemmer
 
 from .config import Settings
-from .dense import DenseMatrix
+from .dense import DenseMatrix, ann_search
 from .embeddings import Embedder, get_embedder
 from . import warmstart
 from .index import Snapshot, collection_name, get_collection, load_snapshot, open_client, snapshot_dir
@@ -204,25 +204,7 @@ class Retriever:
             # process to the next (measured here on ~4,700 chunks), so evaluations did not repeat.
             # An exact scan costs about a millisecond at today's size, ~45 ms at 200k chunks (docs/scaling.md).
             return self._vectors().search(vector, n, sources, lang)
-        where: dict[str, Any] | None = None
-        clauses = []
-        if sources:
-            clauses.append({"source": {"$in": sources}})
-        if lang:
-            clauses.append({"language": lang})
-        if len(clauses) == 1:
-            where = clauses[0]
-        elif clauses:
-            where = {"$and": clauses}
-        res = self.collection.query(
-            query_embeddings=[np.asarray(vector).tolist()], n_results=n, where=where, include=["distances"]
-        )
-        out = []
-        for cid, dist in zip(res["ids"][0], res["distances"][0]):
-            chunk = self.by_id.get(cid)
-            if chunk is not None:  # ids outside the snapshot belong to an unfinished index run
-                out.append((chunk, 1.0 - float(dist)))
-        return out
+        return ann_search(self.collection, self.by_id, vector, n, sources, lang)
 
     def search(
         self,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.dense import CACHE_PREFIX, DenseMatrix, read_vectors
+from bot.dense import CACHE_PREFIX, DenseMatrix, ann_search, read_vectors
 from bot.index import get_collection, load_snapshot, open_client
 from bot.query import parse_query
 from bot.retrieval import Retriever
@@ -149,3 +149,24 @@ def test_a_chunk_missing_from_chroma_is_never_returned(data_copy: Path) -> None:
         hits = d.search(vector, len(snapshot.chunks))
         assert hits[0][0].id == snapshot.chunks[1].id
         assert gone.id not in {c.id for c, _ in hits} and len(hits) == len(snapshot.chunks) - 1
+
+
+def test_hnsw_with_filters_after_the_query_finds_what_the_exact_scan_finds(data_copy: Path) -> None:
+    """'ann' mode: unfiltered HNSW neighbours filtered here, and Chroma's `where` when too few match."""
+    exact = Retriever(make_settings(data_copy))
+    ann = Retriever(make_settings(data_copy, dense_search="ann"))
+    manifest = load_manifest(exact.settings.manifest_path)
+    for question in QUESTIONS:
+        q = parse_query(question, manifest)
+        for n, sources, lang in [(20, None, None), (20, ["chips-act"], "en"), (5, None, "nl"), (30, ["sovereignty-article"], None)]:
+            a = [c.id for c, _ in ann.dense(q, n, sources, lang)]
+            b = [c.id for c, _ in exact.dense(q, n, sources, lang)]
+            assert a == b and len(a) == n
+    # A source far from the question: none of the 30 unfiltered neighbours is the article's, so
+    # Chroma's `where` filter finds its 30 nearest.
+    vector = exact.embedder.embed_query("What is a first-of-a-kind facility?")
+    unfiltered = ann_search(ann.collection, ann.by_id, vector, 30)
+    assert all(c.source == "chips-act" for c, _ in unfiltered)
+    got = ann_search(ann.collection, ann.by_id, vector, 30, ["sovereignty-article"], overfetch=1)
+    assert [c.id for c, _ in got] == [c.id for c, _ in exact._vectors().search(vector, 30, ["sovereignty-article"])]
+    assert ann_search(ann.collection, ann.by_id, vector, 30, ["sovereignty-article"], "en") == []
