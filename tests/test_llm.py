@@ -1,4 +1,4 @@
-"""The LLM answerer, citation control, prompts, follow-ups and the OpenAI embedder.
+"""The LLM answerer, citation control, prompts and follow-ups.
 
 Everything talks to the local OpenAI-compatible server in ``openai_server.py``
 on 127.0.0.1; nothing reaches a real model.
@@ -13,15 +13,14 @@ import socket
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from netguard import BlockedConnection, guard
-from openai_server import OpenAIServer, Reply, embedding_for, openai_server  # noqa: F401 - fixture
+from openai_server import OpenAIServer, Reply, openai_server  # noqa: F401 - fixture
 
 from bot.citations import best_span, control, markers, number, split_sentences, verify_quote
 from bot.config import DEFAULT_PROMPTS, Settings
 from bot.errors import ConfigError
-from bot.llm import LLMAnswerer, OpenAIEmbedder, condense_question, parse_reply, simple_condense, Fault
+from bot.llm import LLMAnswerer, condense_question, parse_reply, simple_condense, Fault
 from bot.models import NO_ANSWER, Answer, Chunk, Citation, Hit
 from bot.prompts import check_prompts, load_prompt
 
@@ -414,20 +413,7 @@ def test_llm_condense_failure_uses_the_simple_rewrite(openai_server: OpenAIServe
     assert condense_question(history, "and the fines?", make_settings(openai_server.base_url, llm_retries=0)) == "AI Act: and the fines?"
 
 
-# --- embeddings and the network guard -------------------------------------------------------------
-
-
-def test_openai_embedder(openai_server: OpenAIServer) -> None:
-    embedder = OpenAIEmbedder("test-embed", make_settings(openai_server.base_url))
-    assert embedder.dim == 16 and embedder.name == "openai-test-embed"
-    vectors = embedder.embed_passages(["social scoring", "fines"])
-    assert vectors.shape == (2, 16) and vectors.dtype == np.float32
-    assert np.allclose(vectors[1], embedding_for("fines"), atol=1e-6)
-    assert np.allclose(embedder.embed_query("fines"), vectors[1], atol=1e-6)
-    assert 2 <= embedder.count_tokens("administrative fines of up to") <= 12
-    req = openai_server.requests[-1]
-    assert req.path == "/v1/embeddings" and req.body["model"] == "test-embed"
-    assert req.headers["authorization"] == f"Bearer {KEY}"
+# --- the network guard -------------------------------------------------------------
 
 
 def test_netguard_blocks_non_local_addresses(openai_server: OpenAIServer) -> None:

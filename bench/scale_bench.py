@@ -1,0 +1,322 @@
+"""Dense search at 200k chunks: warm ask latency, time to ready and memory per replica.
+
+Builds, in a temporary directory, a synthetic index of ``--chunks`` chunks from a real indexed
+data dir (the source stays untouched): every real chunk is copied under new ids and new sources
+(``ai-act~7``), its text perturbed (a few words dropped, so BM25 sees different documents) and its
+vector perturbed (Gaussian noise, cosine about 0.96 to the original), so no embedding run is needed.
+Then each configuration runs in a fresh process, as a bot replica would:
+
+- ``today``: a copy of the real data dir (for the ``p50 <= 50 ms`` target);
+- ``200k cold``: the first start, which parses the snapshot, builds BM25, reads the vectors from
+  Chroma in pages, and caches both (``warm-*.pkl``, ``vectors-*.npy``);
+- ``200k warm``: a later start, which loads the start-up cache and memory-maps the matrix;
+- ``200k ann``: ``POLICYBOT_DENSE_SEARCH=ann``, Chroma's HNSW with filters after the query;
+- ``hnsw``: Chroma's HNSW query on the same 200k vectors, unfiltered, filtered after the query, and
+  with a ``where`` filter (dense search only: the alternative to the exact scan).
+
+Each process reports the time from its start to its first answer, the warm ``ask`` latencies
+(extractive: no LLM) over the question files, and its memory (RSS, and PSS, which splits the
+shared memory-mapped matrix among the processes that map it), and CPU seconds
+beside wall-clock ones: on a loaded machine the CPU figures move less. All ratios come from this one run.
+
+    python bench/scale_bench.py --data /tmp/pbdata ../shared/eval/dev.jsonl ../shared/eval/dev2.jsonl
+
+Takes about 10 minutes on 2 cores, mostly Chroma storing the 200k vectors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+SEP = "~"  # synthetic source ids: "<source>~<copy>"
+
+
+def _settings(data: Path, **kw: Any) -> Any:
+    from bot.config import Settings
+
+    return Settings(data_dir=data, _env_file=None, **kw)  # type: ignore[call-arg]
+
+
+def _perturb(text: str, k: int) -> str:
+    """Drop about one word in eleven, differently for each copy."""
+    words = text.split()
+    return " ".join(w for i, w in enumerate(words) if (i * 31 + k * 7) % 11 != 0 or len(words) < 4)
+
+
+def build_synthetic(src: Path, dst: Path, total: int, seed: int = 0) -> dict[str, Any]:
+    """A data dir under ``dst`` with ``total`` chunks made from the index in ``src``."""
+    from bot.dense import read_vectors
+    from bot.embeddings import get_embedder
+    from bot.index import get_collection, load_snapshot, open_client, snapshot_dir
+
+    settings = _settings(src)
+    name = get_embedder(settings.embeddings, settings).name
+    snap = load_snapshot(settings, name)
+    real = snap.chunks
+    vectors, found = read_vectors(get_collection(open_client(settings), snap.name, create=False), [c.id for c in real])
+    copies = math.ceil(total / len(real))
+    rng = np.random.default_rng(seed)
+
+    out = _settings(dst)
+    shutil.copytree(src / "versions", dst / "versions")  # the timeline reads the synced texts
+    folder = snapshot_dir(out, snap.name)
+    folder.mkdir(parents=True)
+    collection = get_collection(open_client(out), snap.name)
+    started = time.perf_counter()
+    written = 0
+    with (folder / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+        for k in range(copies):
+            rows = []
+            for c, v, ok in zip(real, vectors, found):
+                if written >= total:
+                    break
+                if not ok:
+                    continue
+                if k:
+                    c = c.model_copy(update={"id": f"{c.id}{SEP}{k}", "source": f"{c.source}{SEP}{k}", "text": _perturb(c.text, k)})
+                    noise = rng.standard_normal(v.shape[0]).astype(np.float32) * (0.3 / math.sqrt(v.shape[0]))
+                    v = v + noise
+                    v = v / np.linalg.norm(v)
+                fh.write(c.model_dump_json() + "\n")
+                rows.append((c, v))
+                written += 1
+            for i in range(0, len(rows), 2000):
+                page = rows[i : i + 2000]
+                collection.add(
+                    ids=[c.id for c, _ in page],
+                    embeddings=np.asarray([v for _, v in page], dtype=np.float32),
+                    metadatas=[{"source": c.source, "language": c.language, "unit": c.unit} for c, _ in page],
+                )
+    stored = time.perf_counter() - started
+    with (snap.folder / "units.jsonl").open(encoding="utf-8") as fin, (folder / "units.jsonl").open("w", encoding="utf-8") as fout:
+        lines = [json.loads(line) for line in fin if line.strip()]
+        for k in range(copies):
+            for row in lines:
+                if k:
+                    row = {**row, "unit": {**row["unit"], "source": f"{row['unit']['source']}{SEP}{k}"}}
+                fout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    state = {**snap.state, "chunks": written, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    (folder / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    return {"real_chunks": len(real), "chunks": written, "copies": copies, "store_s": stored}
+
+
+# --- one replica, in its own process ------------------------------------------------------------
+
+
+def _memory() -> dict[str, float]:
+    mib = 1024.0
+    out: dict[str, float] = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            out[key] = int(value.split()[0]) / mib
+    try:
+        for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                out["Pss"] = int(line.split()[1]) / mib
+    except OSError:
+        pass
+    return out
+
+
+def child(data: Path, questions: list[str], mode: str) -> None:
+    from bot.assistant import Assistant
+
+    settings = _settings(data, dense_search="ann" if mode == "ann" else "exact")
+    assistant = Assistant(settings)
+    if mode == "hnsw":
+        return _child_hnsw(assistant, questions)
+    first = assistant.ask(questions[0])
+    ready_cpu = time.process_time()
+    print("READY", flush=True)
+    latencies, cpu = [], []
+    for q in questions[1:]:
+        t, c = time.perf_counter(), time.process_time()
+        assistant.ask(q)
+        latencies.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+    retriever = assistant.retriever
+    dense = retriever._vectors()
+    scan = []
+    for q in questions[1:]:
+        v = retriever.embedder.embed_query(q)
+        t = time.perf_counter()
+        dense.search(v, 80)
+        scan.append((time.perf_counter() - t) * 1000)
+    result = {
+        "chunks": len(retriever.snapshot.chunks),
+        "first_answer_cited": bool(first.citations),
+        "ask_ms": latencies,
+        "ask_cpu_ms": cpu,
+        "ready_cpu_s": ready_cpu,
+        "exact_dense_ms": scan,
+        "memory_mib": _memory(),
+        "matrix_mapped": isinstance(dense.matrix, np.memmap),
+    }
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def _child_hnsw(assistant: Any, questions: list[str]) -> None:
+    from bot.embeddings import get_embedder
+    from bot.index import get_collection, load_snapshot, open_client
+
+    settings = assistant.settings
+    embedder = get_embedder(settings.embeddings, settings)
+    snap = load_snapshot(settings, embedder.name)
+    collection = get_collection(open_client(settings), snap.name, create=False)
+    vectors = [embedder.embed_query(q).tolist() for q in questions]
+    sources = sorted({c.source for c in snap.chunks})
+    one = [s for s in sources if SEP not in s][:1]
+    t = time.perf_counter()
+    collection.query(query_embeddings=[vectors[0]], n_results=80, include=["distances"])  # loads the HNSW index
+    load_s = time.perf_counter() - t
+    print("READY", flush=True)
+    plain, post, where = [], [], []
+    for v in vectors[1:]:
+        t = time.perf_counter()
+        collection.query(query_embeddings=[v], n_results=80, include=["distances"])
+        plain.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()  # the filter after the query: ask for more, keep the named source's
+        res = collection.query(query_embeddings=[v], n_results=800, include=["metadatas", "distances"])
+        kept = [i for i, m in zip(res["ids"][0], res["metadatas"][0]) if m["source"] in one][:80]
+        post.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        collection.query(query_embeddings=[v], n_results=80, where={"source": {"$in": one}}, include=["distances"])
+        where.append((time.perf_counter() - t) * 1000)
+    result = {
+        "load_s": load_s,
+        "plain_ms": plain,
+        "post_filter_ms": post,
+        "post_filter_kept_last": len(kept),
+        "where_ms": where,
+        "memory_mib": _memory(),
+    }
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def run_replica(data: Path, questions: Path, mode: str = "ask") -> dict[str, Any]:
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", str(data), "--mode", mode, str(questions)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    ready = None
+    result: dict[str, Any] = {}
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("READY") and ready is None:
+            ready = time.perf_counter() - start
+        elif line.startswith("RESULT "):
+            result = json.loads(line[7:])
+    if proc.wait() != 0 or not result:
+        raise SystemExit(f"the {mode} replica on {data} failed (exit {proc.returncode})")
+    result["ready_s"] = ready
+    return result
+
+
+def pct(values: list[float], p: float) -> float:
+    return float(np.percentile(np.asarray(values), p)) if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("questions", nargs="*", type=Path)
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("POLICYBOT_DATA_DIR", "data")))
+    parser.add_argument("--chunks", type=int, default=200_000)
+    parser.add_argument("--asks", type=int, default=100, help="questions asked per replica, after the first")
+    parser.add_argument("--keep", type=Path, help="build the synthetic data dir here and keep it (reused if present)")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="ask", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        questions = json.loads(args.questions[0].read_text(encoding="utf-8"))
+        child(args.child, questions, args.mode)
+        return
+
+    texts = []
+    for path in args.questions:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(json.loads(line)["question"])
+    if not texts:
+        raise SystemExit("Error: give one or more question files (JSONL with a 'question' field).")
+    texts = (texts * (args.asks // len(texts) + 1))[: args.asks + 1]
+
+    with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        qfile = tmp / "questions.json"
+        qfile.write_text(json.dumps(texts), encoding="utf-8")
+        today = tmp / "today"
+        shutil.copytree(args.data, today, ignore=shutil.ignore_patterns("vectors-*.npy", "warm-*.pkl"))
+        synth = args.keep or tmp / "synth"
+        if not (synth / "index").exists():
+            t = time.perf_counter()
+            built = build_synthetic(args.data, synth, args.chunks)
+            built["build_s"] = time.perf_counter() - t
+            print(f"built {built['chunks']:,} chunks from {built['real_chunks']:,} real ones in {built['build_s']:.0f} s", flush=True)
+        for pattern in ("index/*/vectors-*.npy", "index/*/warm-*.pkl"):
+            for old in synth.glob(pattern):
+                old.unlink()  # the cold start parses the snapshot and reads Chroma
+
+        runs: dict[str, dict[str, Any]] = {}
+        runs["today"] = run_replica(today, qfile)
+        runs["200k cold"] = run_replica(synth, qfile)
+        runs["200k warm"] = run_replica(synth, qfile)
+        runs["200k ann"] = run_replica(synth, qfile, mode="ann")
+        runs["hnsw"] = run_replica(synth, qfile, mode="hnsw")
+    report(runs, len(texts) - 1)
+
+
+def report(runs: dict[str, dict[str, Any]], asks: int) -> None:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nwarm asks per replica: {asks} (extractive, no LLM); times in ms, memory in MiB; load average {load} on {os.cpu_count()} cores\n")
+    print("| run | chunks | ready s (CPU s) | ask p50 / p95 | ask CPU p50 / p95 | exact scan p50 / p95 | RSS (peak) | RSS file-backed |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in ("today", "200k cold", "200k warm", "200k ann"):
+        r = runs[name]
+        m = r["memory_mib"]
+        print(
+            f"| {name} | {r['chunks']:,} | {r['ready_s']:.1f} ({r['ready_cpu_s']:.1f}) "
+            f"| {pct(r['ask_ms'], 50):.0f} / {pct(r['ask_ms'], 95):.0f} | {pct(r['ask_cpu_ms'], 50):.0f} / {pct(r['ask_cpu_ms'], 95):.0f} "
+            f"| {pct(r['exact_dense_ms'], 50):.1f} / {pct(r['exact_dense_ms'], 95):.1f} | {m['VmRSS']:.0f} ({m['VmHWM']:.0f}) "
+            f"| {m['RssFile']:.0f} |"
+        )
+    h = runs["hnsw"]
+    print("\nChroma HNSW on the same 200k vectors (dense search only), ms:\n")
+    print("| query | p50 | p95 |")
+    print("|---|---|---|")
+    for key, label in (("plain_ms", "top 80, no filter"), ("post_filter_ms", "top 800, filtered after"), ("where_ms", "top 80, `where` source filter")):
+        print(f"| {label} | {pct(h[key], 50):.1f} | {pct(h[key], 95):.1f} |")
+    print(f"\nHNSW index load {h['load_s']:.1f} s, RSS {h['memory_mib']['VmRSS']:.0f} MiB (peak {h['memory_mib']['VmHWM']:.0f})")
+    warm, today = runs["200k warm"], runs["today"]
+    print("\nratios (this run):")
+    print(f"  200k / today ask p50: {pct(warm['ask_ms'], 50) / pct(today['ask_ms'], 50):.2f}, p95: {pct(warm['ask_ms'], 95) / pct(today['ask_ms'], 95):.2f}")
+    print(f"  cold / warm ready: {runs['200k cold']['ready_s'] / warm['ready_s']:.2f}")
+    exact = pct(warm["exact_dense_ms"], 50)
+    for key in ("plain_ms", "post_filter_ms", "where_ms"):
+        print(f"  HNSW {key[:-3]} / exact scan p50: {pct(h[key], 50) / exact:.2f}")
+    ann = runs["200k ann"]
+    print(f"  ann / exact (200k warm) ask p50: {pct(ann['ask_ms'], 50) / pct(warm['ask_ms'], 50):.2f}, p95: {pct(ann['ask_ms'], 95) / pct(warm['ask_ms'], 95):.2f}")
+
+
+if __name__ == "__main__":
+    main()
