@@ -9,11 +9,15 @@ from .answering import gate
 from .answering.compose import abstention, sources_sentence
 from .answering.extractive import ExtractiveAnswerer, act_name, nearest_citations
 from .config import Settings, get_settings
-from .models import Answer, SourceVersion, Unit
+from .errors import BotError
+from .models import Answer, Citation, SourceVersion, Unit
 from .prompts import check_prompts
 from .query import Query, clean_question, detect_language, parse_query
 from .retrieval import Result, Retriever
 from .sources import Manifest, load_manifest
+from .tracking.applies import citation_dates
+from .tracking.build import load_timeline
+from .tracking.entries import Timeline
 
 
 class Assistant:
@@ -26,6 +30,7 @@ class Assistant:
         self._retriever = retriever
         self._llm: object | None = None
         self._units: dict[str, list[Unit]] | None = None
+        self._timeline: Timeline | None = None
 
     @property
     def retriever(self) -> Retriever:
@@ -35,7 +40,18 @@ class Assistant:
 
     @property
     def extractive(self) -> ExtractiveAnswerer:
-        return ExtractiveAnswerer(self.settings, self.retriever, self.manifest)
+        return ExtractiveAnswerer(self.settings, self.retriever, self.manifest, dates=self.applies)
+
+    def applies(self, citation: Citation) -> str:
+        """From when a cited provision applies, and whether today, in the citation's language;
+        from the same timeline as ``policybot timeline``, so the two never disagree."""
+        if self._timeline is None:
+            try:
+                self._timeline = load_timeline(self.settings, self.manifest)
+            except BotError:
+                return ""
+        lang = "nl" if citation.language == "nl" else "en"
+        return citation_dates(citation, timeline=self._timeline).label(lang)
 
     def retrieve(
         self, question: str, *, source: str | None = None, lang: str | None = None, k: int | None = None
@@ -134,6 +150,9 @@ class Assistant:
         if q.foreign and not answer.abstained:
             answer.notice = gate.not_indexed_notice(q.foreign, q.lang, answered=True)
             answer.text += "\n" + answer.notice
+        for c in answer.citations:
+            if c.applies is None:
+                c.applies = self.applies(c) or None
         answer.question = question
         answer.as_of = self.as_of(answer)
         answer.timings.update(timings)

@@ -103,6 +103,7 @@ class Citation(BaseModel):
     language: str = "en"
     version: str = ""
     note: str | None = Field(None, description="e.g. 'as amended by Regulation (EU) 2026/1744'")
+    applies: str | None = Field(None, description="From when the cited provision applies: 'applies since 2 February 2025'")
 
 
 class SourceVersion(BaseModel):

@@ -67,7 +67,6 @@ class Point:
     label: str  # "AI Act, Article 99(3)"
     marks: str  # "[1]" or "[1][2]" with the current wording beside an older version
     extra: str = ""  # the titles of the articles or points the quote refers to
-    applies: str = ""  # "applies today, since 2 August 2025"
     score: float = 1.0  # how well the passage answers, relative to the best (1.0)
 
 
@@ -217,6 +216,6 @@ def render(bottom: str, points: list[Point]) -> str:
     lines = [bottom] if bottom else []
     for p in points:
         extra = f" ({p.extra})" if p.extra else ""
-        applies = f" — {p.applies}" if p.applies else ""
+        applies = f" — {p.citation.applies}" if p.citation.applies else ""
         lines.append(f"• {p.label}: “{p.quote}” {p.marks}{extra}{applies}")
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from ..models import Answer, Block, Citation, Hit, Unit
 from ..query import Query
 from ..retrieval import Result, Retriever, stem_tokens
 from ..sources import Manifest
+from ..text import group_digits
 from . import intent
 from .compose import Point, abstention, bottom_line, render
 from .passages import (
@@ -103,10 +104,14 @@ def _ukey(c: "Candidate") -> str:
 
 
 class ExtractiveAnswerer:
-    def __init__(self, settings: Settings, retriever: Retriever, manifest: Manifest) -> None:
+    def __init__(
+        self, settings: Settings, retriever: Retriever, manifest: Manifest, dates: Callable[[Citation], str] | None = None
+    ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.manifest = manifest
+        #: From when a cited provision applies ("applies since 2 February 2025"), from the timeline.
+        self.dates = dates
 
     # -- helpers -----------------------------------------------------------------
     def short(self, source: str) -> str:
@@ -262,7 +267,7 @@ class ExtractiveAnswerer:
 
     def _citation(self, n: int, unit: Unit, block: Block, quote: str, note: str | None) -> Citation:
         title = self.short(unit.source) + (f" — {unit.title}" if unit.title else "")
-        return Citation(
+        citation = Citation(
             n=n,
             source=unit.source,
             unit=unit.unit,
@@ -274,6 +279,9 @@ class ExtractiveAnswerer:
             version=self.retriever.unit_version(unit.source, unit.language, unit.unit),
             note=note,
         )
+        if self.dates is not None:
+            citation.applies = self.dates(citation) or None
+        return citation
 
     # -- answering ---------------------------------------------------------------
     def answer(self, q: Query, results: list[Result], *, k: int | None = None) -> Answer:
@@ -327,6 +335,7 @@ class ExtractiveAnswerer:
                 quote = with_items(quote, c.unit, c.block)
             if not verify_quote(quote, c.unit.text):
                 continue
+            quote = group_digits(quote)  # as the Official Journal prints amounts; the check closes groups up
             n = len(citations) + 1
             note = self._note(c.unit, c.block, lang)
             citations.append(self._citation(n, c.unit, c.block, quote, note))
