@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import bm25s
+from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN_PLUS
 import numpy as np
 import Stemmer
 
@@ -58,9 +59,18 @@ _STEMMERS = {"en": "english", "nl": "dutch"}
 _STOPWORDS = {"en": "en", "nl": "nl"}
 
 
+#: Words that say nothing about what a question asks, for comparing a question with a sentence:
+#: the full function-word lists ("we", "our", "could"), and everyday verbs of questions ("get").
+_QUESTION_STOPWORDS = {
+    "en": sorted(set(STOPWORDS_EN_PLUS) | {"get", "got", "gets", "us", "just", "still", "actually", "really"}),
+    "nl": sorted(set(STOPWORDS_DUTCH) | {"wij", "onze", "jullie", "uw", "krijgen", "eigenlijk", "gewoon", "nog"}),
+}
+
+
 def stem_tokens(text: str, lang: str) -> list[str]:
-    """The tokens BM25 and the extractive answerer compare: lower-cased, stop words out, stemmed."""
-    tokens = bm25s.tokenize([text], stopwords=_STOPWORDS.get(lang, "en"), stemmer=_stemmer(lang), return_ids=False, show_progress=False)
+    """The tokens the extractive answerer compares: lower-cased, function words out, stemmed."""
+    stop = _QUESTION_STOPWORDS.get(lang, _QUESTION_STOPWORDS["en"])
+    tokens = bm25s.tokenize([text], stopwords=stop, stemmer=_stemmer(lang), return_ids=False, show_progress=False)
     return list(tokens[0]) if tokens else []
 
 
