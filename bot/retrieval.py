@@ -22,7 +22,7 @@ import Stemmer
 
 from .config import Settings
 from .embeddings import Embedder, get_embedder
-from .index import Snapshot, get_collection, load_snapshot, open_client
+from .index import Snapshot, load_snapshot, open_served_collection
 from .models import Chunk, Hit, Unit
 from .query import Query
 from .sources import fold
@@ -138,7 +138,7 @@ class Retriever:
         self.settings = settings
         self.embedder = embedder or get_embedder(settings.embeddings, settings)
         self.snapshot: Snapshot = load_snapshot(settings, self.embedder.name)
-        self.collection = get_collection(open_client(settings), self.snapshot.name, create=False)
+        self.collection = open_served_collection(settings, self.snapshot)
         self.by_id = {c.id: c for c in self.snapshot.chunks}
         self.by_unit: dict[tuple[str, str, str], list[Chunk]] = {}
         for c in self.snapshot.chunks:
