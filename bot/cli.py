@@ -120,11 +120,17 @@ def sync(
 
     def show(r: SyncResult) -> None:
         target = out if r.ok or r.status == "skipped" else err
-        target.print(f"[{styles[r.status]}]{r.status:<9}[/] {r.source} ({r.language}, {r.edition}): {escape(r.detail)}")
+        target.print(f"[{styles[r.status]}]{r.status:<9}[/] {r.source} ({r.language}, {r.edition}): {escape(r.detail)}", soft_wrap=True)
 
     results = run_sync(manifest, s, source=source, mirror=mirror, on_result=show)
-    if results and not any(r.ok for r in results):
-        raise BotError("Nothing could be synced.", help="Check the network, or pass --mirror DIR.")
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        used = mirror if mirror is not None else s.mirror
+        what = "Nothing could be synced" if not any(r.ok for r in results) else f"{len(failed)} of {len(results)} texts could not be synced"
+        raise BotError(
+            f"{what} ({', '.join(sorted({r.source for r in failed}))}); the last good versions stay current.",
+            help=f"Check the files named above in the mirror {used}." if used is not None else "Check the network, or pass --mirror DIR.",
+        )
 
 
 @app.command()
@@ -139,7 +145,7 @@ def index(
         s,
         rebuild=rebuild,
         progress=lambda total: RichBar(total, "Embedding"),
-        warn=lambda msg: err.print(f"[yellow]warning[/] {escape(msg)}"),
+        warn=lambda msg: err.print(f"[yellow]warning[/] {escape(msg)}", soft_wrap=True),
     )
     out.print(
         f"Indexed {report.units:,} units as {report.chunks:,} chunks in [bold]{report.collection}[/]: "
