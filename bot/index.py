@@ -93,7 +93,11 @@ def open_client(settings: Settings) -> Any:
     try:
         return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
     except Exception as exc:
-        raise IndexCorruptError(settings.chroma_dir, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from None
+        # The store itself does not open, so no policybot command can read or rebuild in it.
+        folder = settings.chroma_dir
+        raise IndexCorruptError(
+            folder, f"{type(exc).__name__}: {exc}".splitlines()[0][:160], repair=f"mv {folder} {folder}.damaged && policybot index"
+        ) from None
 
 
 #: HNSW breadth at query time. Chroma's default (100) for the 80 nearest of ~4,700 chunks left

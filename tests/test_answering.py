@@ -157,7 +157,7 @@ def test_feedback_says_when_a_quoted_text_has_changed_since(small_data_dir: Path
 
     data = tmp_path / "data"
     shutil.copytree(small_data_dir, data)
-    current = json.loads(next((data / "index").glob("*/state.json")).read_text())["texts"]
+    current = json.loads(next((data / "index").rglob("state.json")).read_text())["texts"]
     chips_version = next(t["version"] for t in current if t["source"] == "chips-act")
     store = FeedbackStore(data)
     old = Answer(question="crisis?", text="“…” [1]", citations=[

@@ -141,7 +141,7 @@ def test_small_index_is_incremental(small_settings) -> None:  # type: ignore[no-
 
     report = build_index(small_settings)
     assert report.added == 0 and report.removed == 0 and report.chunks > 100
-    state = json.loads(next((small_settings.data_dir / "index").glob("*/state.json")).read_text())
+    state = json.loads(next((small_settings.data_dir / "index").rglob("state.json")).read_text())
     assert {t["source"] for t in state["texts"]} == {"chips-act", "sovereignty-article"}
 
 
