@@ -103,9 +103,9 @@ def _validate(files: dict[str, bytes], fmt: str, spec: SourceSpec, text: TextSpe
 
 
 def _check_whole(
-    store: VersionStore, spec: SourceSpec, text: TextSpec, units: list[Unit], files: dict[str, bytes], fmt: str, where: str
+    store: VersionStore, spec: SourceSpec, text: TextSpec, units: list[Unit], files: dict[str, bytes], where: str
 ) -> None:
-    """Refuse a text that is not a whole act, or lost units or articles since the last good version of its edition."""
+    """Refuse a text less whole than the last good version of its edition: fewer units, gaps, no end, no signature."""
     previous = store.find(spec.id, text.language, text.edition)
     before: Structure | None = None
     problems: list[str] = []
@@ -120,11 +120,11 @@ def _check_whole(
             before = describe(old_units, read_raw_text(store.raw_path(previous[-1])))
             if len(units) < MIN_UNIT_SHARE * len(old_units):
                 problems.append(f"{len(units)} units where the last good version had {len(old_units)}")
-    raw = "\n".join(data.decode("utf-8", "replace") for data in files.values())
-    problems += structure_problems(describe(units, raw), before, fmt)
+    if before is not None:
+        raw = "\n".join(data.decode("utf-8", "replace") for data in files.values())
+        problems += structure_problems(describe(units, raw), before)
     if problems:
-        kept = "; the last good version is kept" if previous else "; nothing was stored"
-        raise ParseError(where, "looks truncated or incomplete: " + "; ".join(problems) + kept)
+        raise ParseError(where, "looks truncated or incomplete: " + "; ".join(problems) + "; the last good version is kept")
 
 
 def _where(text: TextSpec, settings: Settings, mirror: Path | None) -> str:
@@ -156,7 +156,7 @@ def sync_text(
             return SyncResult(*label, "skipped", "no URL to fetch from")
         where = _where(text, settings, mirror)
         units = _validate(files, fmt, spec, text, where)
-        _check_whole(store, spec, text, units, files, fmt, where)
+        _check_whole(store, spec, text, units, files, where)
     except (FetchError, ParseError) as exc:
         return SyncResult(*label, "failed", exc.message)
     except OSError as exc:

@@ -4,8 +4,10 @@ A file cut at 80 % parses into fewer units, and a unit count alone lets much
 through. An act's structure says more: its articles are numbered from 1 without
 gaps up to a final provision (entry into force, or the addressees of a
 directive), and the text ends with the signature block ("Done at ...").
-A new version of the same edition keeps the articles the last good version had,
-unless it is an amended (consolidated) text.
+A new version of an edition must be as whole as the last good version: if that
+one had its articles without gaps, its final provision and its signature, so must
+the new one, and it keeps every article the last good one had unless it is an
+amended (consolidated) text. A first version is taken as it comes.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from bot.models import Unit
 FINAL_TITLE = re.compile(r"entry into force|addressees|inwerkingtreding|adressaten|final provisions|slotbepaling", re.I)
 #: The signature block after the last article, in the texts' languages and in Formex.
 SIGNATURE = re.compile(r"\bDone at\b|\bGedaan te\b|<SIGNATURE\b", re.I)
-#: Formats whose first version must show a final provision and a signature (every text of the corpus does).
-SIGNED_FORMATS = frozenset({"formex", "markdown-act"})
 
 
 @dataclass
@@ -31,6 +31,11 @@ class Structure:
     last: Unit | None = None
     signed: bool = False
     amended: bool = False
+
+    @property
+    def gaps(self) -> list[int]:
+        """Article numbers missing between Article 1 and the last article."""
+        return sorted(set(range(1, max(self.numbers) + 1)) - set(self.numbers)) if self.numbers else []
 
     @property
     def final_ok(self) -> bool:
@@ -73,25 +78,23 @@ def _ids(ids: set[str]) -> str:
     return _ranges(numbers) if len(numbers) == len(ids) else ", ".join(sorted(ids))
 
 
-def structure_problems(new: Structure, previous: Structure | None, fmt: str) -> list[str]:
-    """What shows that ``new`` is not a whole act ([] when nothing does).
+def structure_problems(new: Structure, previous: Structure) -> list[str]:
+    """What shows that ``new`` is less whole than ``previous``, the last good version of its edition ([] when nothing does).
 
-    ``previous`` is the last good version of the same edition (None for a first version).
+    Each check applies where the last good version passed it, so a text that never had a
+    signature block (the Dutch AI Act folder) or an article numbering from 1 is held to what it had.
     """
     problems: list[str] = []
-    if new.numbers:
-        gaps = sorted(set(range(1, max(new.numbers) + 1)) - set(new.numbers))
+    if new.numbers and not previous.gaps:
+        gaps = new.gaps
         if gaps:
             problems.append(f"Article{'s' if len(gaps) > 1 else ''} {_ranges(gaps)} missing between Article 1 and Article {max(new.numbers)}")
-    expect_final = previous.final_ok if previous else (fmt in SIGNED_FORMATS and bool(new.numbers))
-    if expect_final and not new.final_ok:
+    if previous.final_ok and not new.final_ok:
         last = f"{new.last.ref} ({new.last.title})" if new.last else "no article"
         problems.append(f"the text ends at {last}, not at its final provision (entry into force or addressees)")
-    # A consolidated (amended) text is not signed; the acts it consolidates are.
-    expect_signature = previous.signed if previous else (fmt in SIGNED_FORMATS and bool(new.numbers) and not new.amended)
-    if expect_signature and not new.signed:
+    if previous.signed and not new.signed:
         problems.append("the signature block ('Done at ...') is missing")
-    if previous and not new.amended:
+    if previous.articles and not previous.gaps and not new.amended:  # an amended (consolidated) text may drop articles
         lost = set(previous.articles) - set(new.articles)
         if lost:
             problems.append(f"Article{'s' if len(lost) > 1 else ''} {_ids(lost)} of the last good version {'are' if len(lost) > 1 else 'is'} missing")
