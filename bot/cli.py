@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .config import Settings, get_settings
-from .errors import BotError
+from .errors import BotError, ConfigError, QuestionError
 from .evaluate import KIND_METRICS
 
 app = typer.Typer(
@@ -41,6 +41,30 @@ ModeOpt = Annotated[Optional[str], typer.Option("--mode", help="auto, extractive
 
 def settings() -> Settings:
     return get_settings()
+
+
+LANGS = ("en", "nl")
+MODES = ("auto", "extractive", "llm")
+
+
+def check_options(lang: str | None = None, mode: str | None = None) -> None:
+    """Refuse an unknown --lang or --mode with one line, before any work."""
+    if lang is not None and lang not in LANGS:
+        raise QuestionError(f"Unknown language {lang!r}.", help=f"Use --lang {' or --lang '.join(LANGS)} (or leave it out to detect it).")
+    if mode is not None and mode not in MODES:
+        raise ConfigError(f"Unknown answer mode {mode!r}.", help=f"Use --mode {', '.join(MODES)}.")
+
+
+def check_question(question: str) -> str:
+    """A question that is not valid text (bytes that are not UTF-8 reach us as lone surrogates) is refused."""
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QuestionError(
+            f"The question is not valid UTF-8 text (a bad byte at character {exc.start + 1}).",
+            help="Retype it, or set your terminal to UTF-8.",
+        ) from None
+    return question
 
 
 class RichBar:
@@ -96,11 +120,17 @@ def sync(
 
     def show(r: SyncResult) -> None:
         target = out if r.ok or r.status == "skipped" else err
-        target.print(f"[{styles[r.status]}]{r.status:<9}[/] {r.source} ({r.language}, {r.edition}): {escape(r.detail)}")
+        target.print(f"[{styles[r.status]}]{r.status:<9}[/] {r.source} ({r.language}, {r.edition}): {escape(r.detail)}", soft_wrap=True)
 
     results = run_sync(manifest, s, source=source, mirror=mirror, on_result=show)
-    if results and not any(r.ok for r in results):
-        raise BotError("Nothing could be synced.", help="Check the network, or pass --mirror DIR.")
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        used = mirror if mirror is not None else s.mirror
+        what = "Nothing could be synced" if not any(r.ok for r in results) else f"{len(failed)} of {len(results)} texts could not be synced"
+        raise BotError(
+            f"{what} ({', '.join(sorted({r.source for r in failed}))}); the last good versions stay current.",
+            help=f"Check the files named above in the mirror {used}." if used is not None else "Check the network, or pass --mirror DIR.",
+        )
 
 
 @app.command()
@@ -115,7 +145,7 @@ def index(
         s,
         rebuild=rebuild,
         progress=lambda total: RichBar(total, "Embedding"),
-        warn=lambda msg: err.print(f"[yellow]warning[/] {escape(msg)}"),
+        warn=lambda msg: err.print(f"[yellow]warning[/] {escape(msg)}", soft_wrap=True),
     )
     out.print(
         f"Indexed {report.units:,} units as {report.chunks:,} chunks in [bold]{report.collection}[/]: "
@@ -127,8 +157,8 @@ def index(
 @app.command()
 def sources(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """List the sources: language, version, date fetched, units, chunks."""
-    from .index import collection_name, snapshot_dir
     from .embeddings import get_embedder
+    from .index import current_state
     from .sources import load_manifest
     from .versions import VersionStore
 
@@ -136,10 +166,9 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] 
     manifest = load_manifest(s.manifest_path)
     store = VersionStore(s.versions_dir)
     indexed: dict[tuple[str, str], dict] = {}
-    state_path = snapshot_dir(s, collection_name(s, get_embedder(s.embeddings, s).name)) / "state.json"
-    if state_path.exists():
-        for t in json.loads(state_path.read_text(encoding="utf-8")).get("texts", []):
-            indexed[(t["source"], t["language"])] = t
+    state = current_state(s, get_embedder(s.embeddings, s).name) or {}
+    for t in state.get("texts", []):
+        indexed[(t["source"], t["language"])] = t
     rows = []
     for spec in manifest.sources:
         for text in spec.texts:
@@ -219,6 +248,8 @@ def ask(
     """Answer one question with numbered citations."""
     from .assistant import Assistant
 
+    check_options(lang, mode)
+    check_question(question)
     assistant = Assistant(settings())
     streamed: list[str] = []
 
@@ -241,6 +272,7 @@ def chat(source: SourceOpt = None, lang: LangOpt = None, k: KOpt = None, mode: M
     """An interactive session; follow-up questions use the conversation. Ctrl-D to quit."""
     from .assistant import Assistant
 
+    check_options(lang, mode)
     assistant = Assistant(settings())
     history: list[tuple[str, str]] = []
     out.print("[dim]policybot chat — ask in English or Dutch; empty line or Ctrl-D to quit.[/]")
@@ -253,7 +285,7 @@ def chat(source: SourceOpt = None, lang: LangOpt = None, k: KOpt = None, mode: M
         if not question:
             break
         try:
-            answer = assistant.ask(question, source=source, lang=lang, k=k, mode=mode, history=history[-4:])
+            answer = assistant.ask(check_question(question), source=source, lang=lang, k=k, mode=mode, history=history[-4:])
         except BotError as exc:
             err.print(f"[red]Error:[/] {escape(exc.message)}")
             continue
@@ -273,6 +305,7 @@ def eval_cmd(
     from .assistant import Assistant
     from .evaluate import load_questions, run_eval
 
+    check_options(mode=mode)
     items = load_questions(questions)
     assistant = Assistant(settings())
     assistant.retriever  # load before timing
@@ -379,9 +412,9 @@ def main() -> None:
     except BotError as exc:
         if os.environ.get("POLICYBOT_DEBUG"):
             raise
-        err.print(f"[red]Error:[/] {escape(exc.message)}")
+        err.print(f"[red]Error:[/] {escape(exc.message)}", soft_wrap=True)
         if exc.help:
-            err.print(f"[dim]{escape(exc.help)}[/]")
+            err.print(f"[dim]{escape(exc.help)}[/]", soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("Interrupted.")

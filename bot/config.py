@@ -11,10 +11,12 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KNOWLEDGE = PROJECT_ROOT / "knowledge"
@@ -142,7 +144,7 @@ class Settings(BaseSettings):
         return mode
 
     def masked(self) -> dict[str, Any]:
-        """The effective settings, secrets replaced by '***' (or unset)."""
+        """The effective settings, secrets replaced by '***' (or unset), also inside URLs."""
         out: dict[str, Any] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
@@ -150,32 +152,64 @@ class Settings(BaseSettings):
                 value = "***" if value.get_secret_value() else ""
             elif isinstance(value, Path):
                 value = str(value)
-            elif isinstance(value, str) and name.endswith("_url"):
+            elif isinstance(value, str):
                 value = mask_url(value)
             out[name] = value
         return out
 
 
-_SECRET_PARAM = re.compile(r"key|token|secret|password|passwd|sig|auth|credential", re.I)
+#: Query parameters that carry credentials (``?api-key=``, ``&token=``, ``&sig=`` ...).
+_SECRET_PARAM = re.compile(r"key|token|secret|passw|pwd|auth|sig|credential", re.I)
 
 
-def mask_url(url: str) -> str:
-    """``url`` with any password, user name or key-like query value replaced by '***'."""
+def mask_url(value: str) -> str:
+    """``value`` with the password of a ``user:pass@`` part and credential query parameters replaced by '***'."""
+    if "://" not in value:
+        return value
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(value)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{host}" if ":" in userinfo else f"***@{host}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            query = urlencode([(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
-        return "***"
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = "&".join(
-        f"{k}=***" if _SECRET_PARAM.search(k) else (f"{k}={v}" if sep else k)
-        for k, sep, v in (pair.partition("=") for pair in parts.query.split("&") if pair)
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        return "***"  # not parseable as a URL: show nothing of it
+
+
+def env_name(field: str) -> str:
+    """The environment variable a setting is read from."""
+    info = Settings.model_fields.get(field)
+    alias = getattr(info, "validation_alias", None) if info else None
+    choices = getattr(alias, "choices", None)
+    if choices:
+        return str(choices[-1] if str(choices[-1]).startswith("POLICYBOT_") else choices[0])
+    return f"POLICYBOT_{field.upper()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings, or one ConfigError naming the variable that is wrong (never a pydantic traceback)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error.get("loc") else "?"
+            secret = field in Settings.model_fields and Settings.model_fields[field].annotation in (SecretStr, SecretStr | None)
+            given = "" if secret else f" (got {str(error.get('input'))[:40]!r})"
+            problems.append(f"{env_name(field)}: {error['msg']}{given}")
+        raise ConfigError(
+            "Invalid setting: " + "; ".join(problems) + ".",
+            help="Fix it in the environment or in .env; `policybot config` shows the effective settings.",
+        ) from None
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()
 

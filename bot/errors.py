@@ -6,7 +6,7 @@
     ├── FetchError              an official text could not be fetched (retryable)
     ├── ParseError              a file could not be read as an act (names the file)
     ├── IndexMissingError       nothing is indexed yet
-    ├── IndexCorruptError       the index folder cannot be opened
+    ├── IndexCorruptError       part of the index is damaged (names the folder and the repair)
     ├── QuestionError           the question cannot be asked as given
     ├── LLMError                the language model failed (retryable; extractive fallback)
     ├── EmbeddingError          the embedding endpoint failed (retryable)
@@ -53,16 +53,17 @@ class ParseError(BotError):
 
 
 class IndexMissingError(BotError):
-    def __init__(self, message: str = "Nothing is indexed yet.") -> None:
-        super().__init__(message, help="Run `policybot index` first (or `make demo`).")
+    def __init__(self, message: str = "Nothing is indexed yet.", *, help: str | None = None) -> None:
+        super().__init__(message, help=help or "Run `policybot index` first (or `make demo`).")
 
 
 class IndexCorruptError(BotError):
-    def __init__(self, folder: object, reason: str) -> None:
-        super().__init__(
-            f"The index in {folder} cannot be opened: {reason}",
-            help=f"Rebuild it with `policybot index --rebuild` (or delete {folder} and run `policybot index`).",
-        )
+    """Part of the index is damaged or missing. The message names the folder and the cheapest repair that works."""
+
+    def __init__(self, folder: object, reason: str, *, repair: str = "policybot index --rebuild") -> None:
+        super().__init__(f"The index in {folder} is damaged ({reason}); repair it with `{repair}`.")
+        self.folder = folder
+        self.repair = repair
 
 
 class QuestionError(BotError):

@@ -6,11 +6,16 @@ name derives from the embedding model and the chunking settings, so changing
 either builds a new collection instead of mixing vectors.
 
 A run embeds only chunks whose id (a hash of source, version, unit and text)
-is not in the collection yet, then removes chunks that are no longer current,
-then writes the snapshot (``chunks.jsonl``, ``units.jsonl``, ``state.json``)
-that retrieval reads. The snapshot is replaced atomically at the very end:
-a run killed half-way leaves the previous snapshot, whose chunks are all
-still in the collection, and the next run completes the job.
+is not in the collection yet, writes the snapshot (``chunks.jsonl``,
+``units.jsonl``, ``state.json``) that retrieval reads as a new generation, and
+only then switches to it (:mod:`bot.generations`) and removes chunks that are
+no longer current. ``--rebuild`` fills a new collection. A run killed half-way
+leaves the previous generation serving, whole; the next run completes the job.
+One run per data dir at a time: a second one waits for the lock.
+
+At load, :func:`open_served_collection` checks that every chunk of the snapshot
+has its vector and that the vector segment reads, so a damaged store is one
+clear error naming the repair, never a partial index served in silence.
 """
 
 from __future__ import annotations
@@ -18,35 +23,55 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from chromadb.errors import ChromaError  # noqa: E402
 
 from .chunking import TokenCounter, chunk_units, embed_text  # noqa: E402
 from .config import Settings  # noqa: E402
 from .corpus import all_units, current_texts  # noqa: E402
 from .embeddings import Embedder, get_embedder  # noqa: E402
 from .errors import BotError, IndexCorruptError, IndexMissingError  # noqa: E402
+from .generations import (  # noqa: E402
+    SNAPSHOT_FORMAT,
+    Generation,
+    Snapshot,
+    base_dir,
+    collection_generation,
+    current_generation,
+    generation_collection,
+    generation_folder,
+    index_lock,
+    set_current_generation,
+    collection_name,
+    current_state,
+    load_snapshot,
+    write_atomic,
+    write_snapshot,
+)
 from .models import Chunk, Unit  # noqa: E402
 
+__all__ = [  # what other modules import from here; the snapshot itself lives in bot.generations
+    "SNAPSHOT_FORMAT",
+    "IndexReport",
+    "Snapshot",
+    "build_index",
+    "collection_name",
+    "current_state",
+    "get_collection",
+    "load_snapshot",
+    "open_client",
+    "open_served_collection",
+]
+
 BATCH = 16
-SNAPSHOT_FORMAT = 1  # bump when what is embedded changes
-
-
-def collection_name(settings: Settings, embedder_name: str) -> str:
-    key = f"{embedder_name}|{settings.chunk_tokens}|{settings.chunk_overlap_blocks}|v{SNAPSHOT_FORMAT}"
-    slug = re.sub(r"[^a-zA-Z0-9]+", "-", embedder_name).strip("-")[:40]
-    return f"pb-{slug}-{settings.chunk_tokens}t-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
-
-
-def snapshot_dir(settings: Settings, name: str) -> Path:
-    return settings.data_dir / "index" / name
 
 
 def open_client(settings: Settings) -> Any:
@@ -68,7 +93,11 @@ def open_client(settings: Settings) -> Any:
     try:
         return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
     except Exception as exc:
-        raise IndexCorruptError(settings.chroma_dir, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from None
+        # The store itself does not open, so no policybot command can read or rebuild in it.
+        folder = settings.chroma_dir
+        raise IndexCorruptError(
+            folder, f"{type(exc).__name__}: {exc}".splitlines()[0][:160], repair=f"mv {folder} {folder}.damaged && policybot index"
+        ) from None
 
 
 #: HNSW breadth at query time. Chroma's default (100) for the 80 nearest of ~4,700 chunks left
@@ -100,7 +129,7 @@ def get_collection(client: Any, name: str, create: bool = True) -> Any:
 
 
 def _load_counts(settings: Settings, name: str) -> dict[str, int]:
-    path = snapshot_dir(settings, name) / "token-counts.json"
+    path = base_dir(settings, name) / "token-counts.json"
     try:
         return {str(k): int(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
     except (OSError, ValueError, AttributeError):
@@ -108,10 +137,7 @@ def _load_counts(settings: Settings, name: str) -> dict[str, int]:
 
 
 def _save_counts(settings: Settings, name: str, counts: dict[str, int]) -> None:
-    folder = snapshot_dir(settings, name)
-    tmp = folder / ".token-counts.json.tmp"
-    tmp.write_text(json.dumps(counts), encoding="utf-8")
-    os.replace(tmp, folder / "token-counts.json")
+    write_atomic(base_dir(settings, name) / "token-counts.json", json.dumps(counts))
 
 
 def content_key(chunk: Chunk) -> str:
@@ -167,6 +193,33 @@ def _progress(factory: ProgressFactory | None, total: int) -> Iterator[Progress]
         bar.close()
 
 
+def _store_name(settings: Settings) -> str:
+    if settings.chroma_host:
+        return f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+    return str(settings.chroma_dir)
+
+
+def store_damaged(settings: Settings, exc: Exception) -> IndexCorruptError:
+    """A Chroma failure on a store that opened: a damaged segment, which a new collection (``--rebuild``) replaces."""
+    return IndexCorruptError(_store_name(settings), f"{type(exc).__name__}: {exc}".splitlines()[0][:160])
+
+
+def _generations_in_store(client: Any, name: str) -> dict[str, int]:
+    """The collections of index ``name`` in the store, with their generation numbers."""
+    out: dict[str, int] = {}
+    for item in client.list_collections():
+        coll = item if isinstance(item, str) else item.name
+        number = collection_generation(name, coll)
+        if number is not None:
+            out[coll] = number
+    return out
+
+
+def _snapshot_numbers(settings: Settings, name: str) -> list[int]:
+    base = base_dir(settings, name)
+    return [int(p.name[1:]) for p in base.glob("g*") if p.is_dir() and p.name[1:].isdigit()] if base.is_dir() else []
+
+
 def build_index(
     settings: Settings,
     *,
@@ -174,7 +227,18 @@ def build_index(
     progress: ProgressFactory | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> IndexReport:
-    """Bring the index up to date with the current version of every synced text."""
+    """Bring the index up to date with the current version of every synced text.
+
+    One run per data dir at a time (a second one waits). The result serves only once it is
+    complete: see :mod:`bot.generations`.
+    """
+    with index_lock(settings, on_wait=warn):
+        return _build(settings, rebuild=rebuild, progress=progress, warn=warn)
+
+
+def _build(
+    settings: Settings, *, rebuild: bool, progress: ProgressFactory | None, warn: Callable[[str], None] | None
+) -> IndexReport:
     start = time.perf_counter()
     warnings: list[str] = []
 
@@ -185,7 +249,10 @@ def build_index(
 
     texts = current_texts(settings, warn=_warn)
     if not texts:
-        raise IndexMissingError("No source has been synced yet.")
+        raise IndexMissingError(
+            f"No source has been synced into {settings.data_dir} yet.",
+            help="Run `policybot sync` first (offline: `policybot sync --mirror DIR`), then `policybot index`.",
+        )
     embedder = get_embedder(settings.embeddings, settings)
     name = collection_name(settings, embedder.name)
     pairs = all_units(texts)
@@ -198,19 +265,78 @@ def build_index(
         chunks.extend(chunk_units(units, version, settings.chunk_tokens, counter, settings.chunk_overlap_blocks))
 
     client = open_client(settings)
+    try:
+        current = current_generation(settings, name)
+    except IndexCorruptError as exc:
+        _warn(f"{exc.message.split(';')[0]}; this run writes a new one")
+        current = None
+    try:
+        in_store = _generations_in_store(client, name)
+    except ChromaError as exc:
+        raise store_damaged(settings, exc) from None
+    number = max([current.number if current else 0, *in_store.values(), *_snapshot_numbers(settings, name)]) + 1
     if rebuild:
-        try:
-            client.delete_collection(name)
-        except Exception:
-            pass
-    collection = get_collection(client, name)
-    existing = set(collection.get(include=[])["ids"])
-    wanted = {c.id: c for c in chunks}
-    to_add = [c for c in chunks if c.id not in existing]
-    stale = [i for i in existing if i not in wanted]
-    # A new version changes every chunk id (the version is part of it), but most texts are
-    # unchanged: reuse the vectors of superseded chunks with the same unit and text.
-    reusable = _vectors_by_content(collection, stale) if to_add and stale else {}
+        target = generation_collection(name, number)  # a new collection; the serving one stays until this is complete
+    elif current and current.collection in in_store:
+        target = current.collection
+    elif in_store:  # the pointer is lost: carry on with the newest collection, embedding only what it lacks
+        target = max(in_store, key=lambda c: in_store[c])
+    else:
+        target = generation_collection(name, number)
+
+    try:
+        collection = get_collection(client, target)
+        existing = set(collection.get(include=[])["ids"])
+        wanted = {c.id: c for c in chunks}
+        to_add = [c for c in chunks if c.id not in existing]
+        stale = [i for i in existing if i not in wanted]
+        # A new version changes every chunk id (the version is part of it), but most texts are
+        # unchanged: reuse the vectors of superseded chunks with the same unit and text.
+        reusable = _vectors_by_content(collection, stale) if to_add and stale else {}
+        reused = _embed_into(collection, embedder, to_add, reusable, progress)
+    except ChromaError as exc:
+        raise store_damaged(settings, exc) from None
+
+    report = IndexReport(collection=target, warnings=warnings)
+    report.units = len(pairs)
+    report.chunks = len(chunks)
+    report.added = len(to_add)
+    report.reused = reused
+    report.removed = len(stale)
+    report.words = sum(len(u.text.split()) for _, u in pairs)
+    for t in texts:
+        report.per_text.append(
+            {
+                "source": t.meta.source,
+                "language": t.meta.language,
+                "version": t.meta.version,
+                "edition": t.meta.edition,
+                "date": t.meta.date,
+                "fetched_at": t.meta.fetched_at,
+                "units": len(t.units) + sum(len(u) for _, u in t.carried),
+                "chunks": sum(1 for c in chunks if c.source == t.meta.source and c.language == t.meta.language),
+                "predates_current": t.predates_current,
+            }
+        )
+    generation = Generation(number, target, generation_folder(settings, name, number))
+    write_snapshot(generation, embedder.name, chunks, pairs, report.per_text)
+    set_current_generation(settings, name, generation, current)
+    # Only now that the new generation serves: drop what no generation needs any more.
+    try:
+        for i in range(0, len(stale), 500):
+            collection.delete(ids=stale[i : i + 500])
+        _clean_up(settings, client, name, generation, current, in_store)
+    except ChromaError as exc:
+        _warn(f"could not remove old index data ({type(exc).__name__}); the next run tries again")
+    _save_counts(settings, name, counter.counts)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _embed_into(
+    collection: Any, embedder: Embedder, to_add: list[Chunk], reusable: dict[str, list[float]], progress: ProgressFactory | None
+) -> int:
+    """Add ``to_add`` with their vectors (reused where the same text was embedded before); returns how many were reused."""
     reused = 0
     with _progress(progress, len(to_add)) as bar:
         for i in range(0, len(to_add), BATCH):
@@ -235,92 +361,46 @@ def build_index(
                 metadatas=[{**c.metadata(), "embed_key": key} for c, key in zip(batch, keys)],
             )
             bar.advance(len(batch))
-    for i in range(0, len(stale), 500):
-        collection.delete(ids=stale[i : i + 500])
-
-    report = IndexReport(collection=name, warnings=warnings)
-    report.units = len(pairs)
-    report.chunks = len(chunks)
-    report.added = len(to_add)
-    report.reused = reused
-    report.removed = len(stale)
-    report.words = sum(len(u.text.split()) for _, u in pairs)
-    for t in texts:
-        report.per_text.append(
-            {
-                "source": t.meta.source,
-                "language": t.meta.language,
-                "version": t.meta.version,
-                "edition": t.meta.edition,
-                "date": t.meta.date,
-                "fetched_at": t.meta.fetched_at,
-                "units": len(t.units) + sum(len(u) for _, u in t.carried),
-                "chunks": sum(1 for c in chunks if c.source == t.meta.source and c.language == t.meta.language),
-                "predates_current": t.predates_current,
-            }
-        )
-    write_snapshot(settings, name, embedder, chunks, pairs, report)
-    _save_counts(settings, name, counter.counts)
-    report.seconds = time.perf_counter() - start
-    return report
+    return reused
 
 
-def write_snapshot(
-    settings: Settings, name: str, embedder: Embedder, chunks: list[Chunk], pairs: list[tuple[str, Unit]], report: IndexReport
+def _clean_up(
+    settings: Settings, client: Any, name: str, new: Generation, previous: Generation | None, in_store: dict[str, int]
 ) -> None:
-    folder = snapshot_dir(settings, name)
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def _write(filename: str, lines: Iterator[str]) -> None:
-        tmp = folder / f".{filename}.tmp"
-        with tmp.open("w", encoding="utf-8") as fh:
-            for line in lines:
-                fh.write(line + "\n")
-        os.replace(tmp, folder / filename)
-
-    _write("chunks.jsonl", (c.model_dump_json() for c in chunks))
-    _write("units.jsonl", (json.dumps({"version": v, "unit": u.model_dump()}, ensure_ascii=False) for v, u in pairs))
-    state = {
-        "format": SNAPSHOT_FORMAT,
-        "collection": name,
-        "embedder": embedder.name,
-        "chunks": len(chunks),
-        "texts": report.per_text,
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    # state.json last: it marks the snapshot complete.
-    _write("state.json", iter([json.dumps(state, ensure_ascii=False, indent=1)]))
+    """Keep the serving generation and the one before it (a running reader may still use it); remove the rest."""
+    keep_collections = {new.collection} | ({previous.collection} if previous else set())
+    for coll in in_store:
+        if coll not in keep_collections:
+            client.delete_collection(coll)
+    keep_numbers = {new.number} | ({previous.number} if previous else set())
+    base = base_dir(settings, name)
+    for folder in base.glob("g*"):
+        if folder.is_dir() and folder.name[1:].isdigit() and int(folder.name[1:]) not in keep_numbers:
+            shutil.rmtree(folder, ignore_errors=True)
+    if 0 not in keep_numbers:  # a snapshot written before generations
+        for legacy in ("chunks.jsonl", "units.jsonl", "state.json"):
+            (base / legacy).unlink(missing_ok=True)
+    for tmp in base.rglob(".*.tmp"):  # left by a killed run (this run holds the lock)
+        tmp.unlink(missing_ok=True)
 
 
-@dataclass
-class Snapshot:
-    name: str
-    folder: Path
-    state: dict[str, Any]
-    chunks: list[Chunk]
-    units: dict[tuple[str, str, str], Unit]  # (source, language, unit) -> Unit
-    unit_versions: dict[tuple[str, str, str], str]
-
-
-def load_snapshot(settings: Settings, embedder_name: str) -> Snapshot:
-    name = collection_name(settings, embedder_name)
-    folder = snapshot_dir(settings, name)
-    state_path = folder / "state.json"
-    if not state_path.exists():
-        raise IndexMissingError()
+def open_served_collection(settings: Settings, snapshot: Snapshot) -> Any:
+    """The collection ``snapshot`` serves from, once every chunk of it is known to have its vector there."""
+    collection = get_collection(open_client(settings), snapshot.name, create=False)
+    ids = [c.id for c in snapshot.chunks]
+    present: set[str] = set()
     try:
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        chunks = [Chunk.model_validate_json(line) for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
-        units: dict[tuple[str, str, str], Unit] = {}
-        versions: dict[tuple[str, str, str], str] = {}
-        for line in (folder / "units.jsonl").read_text(encoding="utf-8").splitlines():
-            if not line:
-                continue
-            row = json.loads(line)
-            unit = Unit.model_validate(row["unit"])
-            key = (unit.source, unit.language, unit.unit)
-            units[key] = unit
-            versions[key] = row["version"]
-    except (OSError, ValueError) as exc:
-        raise IndexCorruptError(folder, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from None
-    return Snapshot(name, folder, state, chunks, units, versions)
+        for i in range(0, len(ids), 1000):
+            present.update(collection.get(ids=ids[i : i + 1000], include=[])["ids"])
+        if ids:  # reads the vector segment: a damaged one fails here, not in the middle of an answer
+            collection.get(ids=ids[:1], include=["embeddings"])
+    except ChromaError as exc:
+        raise store_damaged(settings, exc) from None
+    missing = len(set(ids) - present)
+    if missing:
+        raise IndexCorruptError(
+            f"collection {snapshot.name}",
+            f"{missing:,} of {len(ids):,} chunks have no vector",
+            repair="policybot index",
+        )
+    return collection

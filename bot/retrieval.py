@@ -25,7 +25,9 @@ from .config import Settings
 from .dense import DenseMatrix, ann_search
 from .embeddings import Embedder, get_embedder
 from . import warmstart
-from .index import Snapshot, collection_name, get_collection, load_snapshot, open_client, snapshot_dir
+from .errors import IndexMissingError
+from .generations import Snapshot, collection_name, current_generation, load_snapshot
+from .index import open_served_collection
 from .models import Chunk, Hit, Unit
 from .query import Query
 from .sources import fold
@@ -149,11 +151,15 @@ class Retriever:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or get_embedder(settings.embeddings, settings)
-        folder = snapshot_dir(settings, collection_name(settings, self.embedder.name))
+        generation = current_generation(settings, collection_name(settings, self.embedder.name))
+        if generation is None:
+            raise IndexMissingError()
+        folder = generation.folder  # the generation that serves (bot/generations.py)
         derived = warmstart.cached(folder, self._derive)
         self.snapshot, self.lexical, self.definitions, self.titles = derived
         self.snapshot.folder = folder  # the data dir may have moved since the cache was written
-        self.collection = get_collection(open_client(settings), self.snapshot.name, create=False)
+        # Refuses to serve (one line) if a chunk of the snapshot has no vector in the collection.
+        self.collection = open_served_collection(settings, self.snapshot)
         self.by_id = {c.id: c for c in self.snapshot.chunks}
         self.by_unit: dict[tuple[str, str, str], list[Chunk]] = {}
         for c in self.snapshot.chunks:

@@ -18,7 +18,9 @@ import httpx
 
 from .config import USER_AGENT, Settings
 from .errors import BotError, FetchError, ParseError
+from .models import Unit
 from .parsing import parse_text
+from .parsing.structure import Structure, describe, read_raw_text, structure_problems
 from .sources import Manifest, SourceSpec, TextSpec
 from .versions import VersionMeta, VersionStore
 
@@ -85,8 +87,8 @@ def fetch_url(url: str, settings: Settings, client: httpx.Client | None = None) 
 MIN_UNIT_SHARE = 0.7
 
 
-def _validate(files: dict[str, bytes], fmt: str, spec: SourceSpec, text: TextSpec) -> int:
-    """Parse the bytes in a scratch folder; returns the number of units or raises ParseError."""
+def _validate(files: dict[str, bytes], fmt: str, spec: SourceSpec, text: TextSpec, where: str) -> list[Unit]:
+    """Parse the bytes in a scratch folder; returns the units or raises ParseError naming ``where``."""
     with tempfile.TemporaryDirectory(prefix="policybot-check-") as tmp:
         root = Path(tmp)
         for name, data in files.items():
@@ -94,26 +96,44 @@ def _validate(files: dict[str, bytes], fmt: str, spec: SourceSpec, text: TextSpe
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         path = root / next(iter(files)) if len(files) == 1 else root
-        units = parse_text(path, fmt, source=spec.id, language=text.language, url=text.url)
-        return len(units)
+        try:
+            return parse_text(path, fmt, source=spec.id, language=text.language, url=text.url)
+        except ParseError as exc:  # name the file the user has, not the scratch copy
+            raise ParseError(where, exc.reason.replace(str(root), where)) from None
 
 
-def _check_not_truncated(store: VersionStore, spec: SourceSpec, text: TextSpec, count: int, origin: str) -> None:
-    """Refuse a text that lost most of its units since the last good version of the same edition."""
+def _check_whole(
+    store: VersionStore, spec: SourceSpec, text: TextSpec, units: list[Unit], files: dict[str, bytes], where: str
+) -> None:
+    """Refuse a text less whole than the last good version of its edition: fewer units, gaps, no end, no signature."""
     previous = store.find(spec.id, text.language, text.edition)
-    if not previous:
-        return
-    from .corpus import parse_version
+    before: Structure | None = None
+    problems: list[str] = []
+    if previous:
+        from .corpus import parse_version
 
-    try:
-        before = len(parse_version(store, previous[-1]))
-    except ParseError:
-        return
-    if count < MIN_UNIT_SHARE * before:
-        raise ParseError(
-            origin,
-            f"looks truncated: {count} units where the last good version had {before}; the last good version is kept",
-        )
+        try:
+            old_units = parse_version(store, previous[-1])
+        except ParseError:
+            old_units = []
+        if old_units:
+            before = describe(old_units, read_raw_text(store.raw_path(previous[-1])))
+            if len(units) < MIN_UNIT_SHARE * len(old_units):
+                problems.append(f"{len(units)} units where the last good version had {len(old_units)}")
+    if before is not None:
+        raw = "\n".join(data.decode("utf-8", "replace") for data in files.values())
+        problems += structure_problems(describe(units, raw), before)
+    if problems:
+        raise ParseError(where, "looks truncated or incomplete: " + "; ".join(problems) + "; the last good version is kept")
+
+
+def _where(text: TextSpec, settings: Settings, mirror: Path | None) -> str:
+    """The file or URL a text comes from, as the user would look for it."""
+    if text.bundled:
+        return str(settings.knowledge_dir / text.bundled)
+    if mirror is not None and text.mirror:
+        return str(mirror / text.mirror[0]) if len(text.mirror) == 1 else ", ".join(str(mirror / m) for m in text.mirror)
+    return text.fetch_url or text.url
 
 
 def sync_text(
@@ -134,8 +154,9 @@ def sync_text(
             fmt, origin = text.fetch_format or text.format, text.fetch_url
         else:
             return SyncResult(*label, "skipped", "no URL to fetch from")
-        count = _validate(files, fmt, spec, text)
-        _check_not_truncated(store, spec, text, count, origin)
+        where = _where(text, settings, mirror)
+        units = _validate(files, fmt, spec, text, where)
+        _check_whole(store, spec, text, units, files, where)
     except (FetchError, ParseError) as exc:
         return SyncResult(*label, "failed", exc.message)
     except OSError as exc:
@@ -165,7 +186,10 @@ def sync(
     """Sync every text of every source (or of one); returns one result per text."""
     mirror = mirror if mirror is not None else settings.mirror
     if mirror is not None and not mirror.is_dir():
-        raise BotError(f"The mirror folder {mirror} does not exist.", help="Pass --mirror DIR or set POLICYBOT_MIRROR.")
+        raise BotError(
+            f"The mirror folder {mirror} does not exist.",
+            help="Check the folder given to --mirror (or POLICYBOT_MIRROR); it is laid out like shared/corpus.",
+        )
     specs = [manifest.resolve(source)] if source else manifest.sources
     store = VersionStore(settings.versions_dir)
     results: list[SyncResult] = []

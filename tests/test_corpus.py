@@ -141,7 +141,7 @@ def test_small_index_is_incremental(small_settings) -> None:  # type: ignore[no-
 
     report = build_index(small_settings)
     assert report.added == 0 and report.removed == 0 and report.chunks > 100
-    state = json.loads(next((small_settings.data_dir / "index").glob("*/state.json")).read_text())
+    state = json.loads(next((small_settings.data_dir / "index").rglob("state.json")).read_text())
     assert {t["source"] for t in state["texts"]} == {"chips-act", "sovereignty-article"}
 
 
@@ -229,4 +229,65 @@ def test_a_truncated_new_version_is_refused_and_the_last_good_one_kept(tmp_path:
     results = sync(manifest(), settings, source="chips-act", mirror=mirror)
     assert [r.status for r in results] == ["failed"] and "looks truncated" in results[0].detail
     assert "chips-act.md" in results[0].detail
+    assert len(VersionStore(settings.versions_dir).find("chips-act", "en")) == 1
+
+
+def _sync_cli(data: Path, *args: str):  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "sync", *args],
+        cwd=ROOT,
+        env={**os.environ, "POLICYBOT_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@needs_mirror
+def test_a_data_act_cut_at_80_percent_is_refused_naming_the_mirror_file(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "data-act").mkdir(parents=True)
+    mirror_file = mirror / "data-act" / "data-act.md"
+    full = (MIRROR / "data-act" / "data-act.md").read_bytes()
+    mirror_file.write_bytes(full)
+    data = tmp_path / "data"
+    first = _sync_cli(data, "--source", "data-act", "--mirror", str(mirror))
+    assert first.returncode == 0 and "new" in first.stdout, first.stderr
+
+    mirror_file.write_bytes(full[: len(full) * 8 // 10])  # still well above the unit-count threshold
+    proc = _sync_cli(data, "--source", "data-act", "--mirror", str(mirror))
+    assert proc.returncode == 1
+    report = " ".join((proc.stdout + proc.stderr).split())
+    assert f"failed data-act (en, oj-2023): {mirror_file}: looks truncated" in report
+    assert "Articles 31–50 of the last good version are missing" in report
+    assert "not at its final provision" in report
+    assert "policybot-check" not in report and "pass --mirror" not in report
+    assert str(mirror) in report and "Traceback" not in report
+    assert len(VersionStore(data / "versions").find("data-act", "en")) == 1
+
+
+@needs_mirror
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda text: text[: text.index("### Article 20 ")] + text[text.index("### Article 21 ") :], "Article 20 missing between Article 1 and Article 41"),
+        (lambda text: text[: text.index("Done at Strasbourg")] + text[text.index("## Footnotes") :], "the signature block ('Done at ...') is missing"),
+    ],
+    ids=["article-gap", "no-signature"],
+)
+def test_a_chips_act_with_a_gap_or_without_signature_is_refused(tmp_path: Path, damage, expected: str) -> None:  # type: ignore[no-untyped-def]
+    mirror = tmp_path / "mirror"
+    (mirror / "chips-act").mkdir(parents=True)
+    full = (MIRROR / "chips-act" / "chips-act.md").read_text(encoding="utf-8")
+    settings = make_settings(tmp_path / "data")
+    (mirror / "chips-act" / "chips-act.md").write_text(full, encoding="utf-8")
+    assert [r.status for r in sync(manifest(), settings, source="chips-act", mirror=mirror)] == ["new"]
+    (mirror / "chips-act" / "chips-act.md").write_text(damage(full), encoding="utf-8")
+    [result] = sync(manifest(), settings, source="chips-act", mirror=mirror)
+    assert result.status == "failed" and expected in result.detail, result.detail
+    assert result.detail.startswith(str(mirror / "chips-act" / "chips-act.md"))
     assert len(VersionStore(settings.versions_dir).find("chips-act", "en")) == 1

@@ -75,7 +75,7 @@ def test_more_ids_than_sqlite_allows_in_one_query(data_copy: Path) -> None:
 
 def test_retriever_with_page_size_seven_matches_one_page(data_copy: Path) -> None:
     small = Retriever(make_settings(data_copy, dense_page_size=7))
-    for path in data_copy.glob(f"index/*/{CACHE_PREFIX}*"):
+    for path in data_copy.glob(f"index/**/{CACHE_PREFIX}*"):
         path.unlink()  # the next retriever reads Chroma itself, in one page
     big = Retriever(make_settings(data_copy, dense_page_size=30000))
     manifest = load_manifest(small.settings.manifest_path)

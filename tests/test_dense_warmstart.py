@@ -36,7 +36,7 @@ def _results(retriever: Retriever) -> list[list[tuple[str, float]]]:
 
 
 def _pickles(data: Path) -> list[Path]:
-    return sorted(data.glob(f"index/*/{PREFIX}*.pkl"))
+    return sorted(data.glob(f"index/**/{PREFIX}*.pkl"))  # beside the serving generation's snapshot
 
 
 def test_the_second_start_loads_what_the_first_derived(data_copy: Path) -> None:
@@ -65,7 +65,7 @@ def test_a_new_snapshot_or_a_damaged_cache_is_derived_again(data_copy: Path) -> 
     assert _pickles(data_copy) == [old] and old.read_bytes() != b"damaged"
 
     # A new index run rewrites state.json: a new key, derived from the new files; the old cache goes.
-    state = next(data_copy.glob("index/*/state.json"))
+    state = next(data_copy.glob("index/**/state.json"))
     data = json.loads(state.read_text(encoding="utf-8"))
     data["built_at"] = "2099-01-01T00:00:00+0000"
     state.write_text(json.dumps(data), encoding="utf-8")

@@ -168,7 +168,7 @@ def _chips_text(articles: dict[str, str]) -> str:
 
 def test_changes_index_digest_and_failed_sync(tmp_path: Path, slack_api: FakeSlackAPI) -> None:  # noqa: F811
     from bot.embeddings import get_embedder
-    from bot.index import build_index, collection_name, get_collection, load_snapshot, open_client
+    from bot.index import build_index, get_collection, load_snapshot, open_client
     from bot.sources import load_manifest
     from bot.sync import sync
     from bot.tracking.changes import change_sets
@@ -213,7 +213,7 @@ def test_changes_index_digest_and_failed_sync(tmp_path: Path, slack_api: FakeSla
     snap = load_snapshot(settings, name)
     assert {k[2] for k in snap.units if k[0] == "chips-act"} == {"art-1", "art-3", "art-40", "art-41"}
     assert set(snap.unit_versions.values()) == {new.version}
-    collection = get_collection(open_client(settings), collection_name(settings, name), create=False)
+    collection = get_collection(open_client(settings), snap.name, create=False)
     assert {m["version"] for m in collection.get(include=["metadatas"])["metadatas"]} == {new.version}
 
     # The digest goes out once per change set, however often it runs; the front end gives the Slack client.

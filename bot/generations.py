@@ -1,0 +1,223 @@
+"""Which build of the index serves, and one index run per data dir at a time.
+
+Each ``policybot index`` run writes a new *generation*: a snapshot folder
+``<data_dir>/index/<name>/g<N>/`` (``chunks.jsonl``, ``units.jsonl``,
+``state.json``) and the Chroma collection its chunks live in. An incremental
+run adds to the collection that serves; ``--rebuild`` fills a new collection
+``<name>-g<N>``. Nothing serves a generation until the pointer file
+``<data_dir>/index/<name>/current.json`` names it; the pointer is replaced
+atomically once the build is complete, so a run killed half-way leaves the
+previous generation serving, whole.
+
+Data dirs from before generations (a snapshot directly in ``index/<name>/``
+served from the collection ``<name>``) are read as generation 0.
+
+``current_generation`` is the one place that says which generation serves.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+from .errors import BotError, IndexCorruptError, IndexMissingError
+from .models import Chunk, Unit
+
+SNAPSHOT_FORMAT = 1  # bump when what is embedded changes
+
+
+def collection_name(settings: Settings, embedder_name: str) -> str:
+    key = f"{embedder_name}|{settings.chunk_tokens}|{settings.chunk_overlap_blocks}|v{SNAPSHOT_FORMAT}"
+    slug = re.sub(r"[^a-zA-Z0-9]+", "-", embedder_name).strip("-")[:40]
+    return f"pb-{slug}-{settings.chunk_tokens}t-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+POINTER = "current.json"
+LOCK = ".index.lock"
+
+
+@dataclass(frozen=True)
+class Generation:
+    number: int
+    collection: str  # the Chroma collection its chunks are in
+    folder: Path  # the snapshot folder
+
+
+def base_dir(settings: Settings, name: str) -> Path:
+    return settings.data_dir / "index" / name
+
+
+def generation_folder(settings: Settings, name: str, number: int) -> Path:
+    return base_dir(settings, name) if number == 0 else base_dir(settings, name) / f"g{number}"
+
+
+def generation_collection(name: str, number: int) -> str:
+    return name if number == 0 else f"{name}-g{number}"
+
+
+def collection_generation(name: str, collection: str) -> int | None:
+    """The generation number a collection of index ``name`` was built as (None: not one of its collections)."""
+    if collection == name:
+        return 0
+    m = re.fullmatch(re.escape(name) + r"-g(\d+)", collection)
+    return int(m.group(1)) if m else None
+
+
+def current_generation(settings: Settings, name: str) -> Generation | None:
+    """The generation of index ``name`` that serves, or None when none has been completed."""
+    base = base_dir(settings, name)
+    pointer = base / POINTER
+    if pointer.exists():
+        try:
+            data = json.loads(pointer.read_text(encoding="utf-8"))
+            number, collection = int(data["generation"]), str(data["collection"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(
+                pointer, f"{type(exc).__name__}: {exc}".splitlines()[0][:200], repair="policybot index"
+            ) from None
+        return Generation(number, collection, generation_folder(settings, name, number))
+    if (base / "state.json").exists():  # written before generations
+        return Generation(0, name, base)
+    return None
+
+
+def previous_collection(settings: Settings, name: str) -> str | None:
+    """The collection of the generation that served before the current one (kept for running readers)."""
+    try:
+        data = json.loads((base_dir(settings, name) / POINTER).read_text(encoding="utf-8"))
+        return str(data["previous_collection"]) if data.get("previous_collection") else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def set_current_generation(settings: Settings, name: str, generation: Generation, previous: Generation | None) -> None:
+    """Make ``generation`` the one that serves (an atomic replace of the pointer file)."""
+    data = {
+        "generation": generation.number,
+        "collection": generation.collection,
+        "previous_collection": previous.collection if previous and previous.collection != generation.collection else None,
+    }
+    write_atomic(base_dir(settings, name) / POINTER, json.dumps(data, indent=1) + "\n")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``path`` through a uniquely named temporary file in the same folder, then rename it."""
+    write_lines_atomic(path, iter([text]))
+
+
+def write_lines_atomic(path: Path, lines: Iterator[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for line in lines:
+                fh.write(line)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def index_lock(settings: Settings, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the data dir's index lock; a second run waits for the first (and says so once)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / LOCK
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            if on_wait:
+                on_wait(f"another `policybot index` (pid {holder}) is updating {settings.data_dir}; waiting for it to finish")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()))
+            fh.flush()
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def write_snapshot(
+    generation: Generation, embedder_name: str, chunks: list[Chunk], pairs: list[tuple[str, Unit]], texts: list[dict[str, Any]]
+) -> None:
+    """The snapshot retrieval reads; ``state.json`` last (it marks the folder complete)."""
+    folder = generation.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    write_lines_atomic(folder / "chunks.jsonl", (c.model_dump_json() + "\n" for c in chunks))
+    write_lines_atomic(
+        folder / "units.jsonl", (json.dumps({"version": v, "unit": u.model_dump()}, ensure_ascii=False) + "\n" for v, u in pairs)
+    )
+    state = {
+        "format": SNAPSHOT_FORMAT,
+        "generation": generation.number,
+        "collection": generation.collection,
+        "embedder": embedder_name,
+        "chunks": len(chunks),
+        "texts": texts,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    write_atomic(folder / "state.json", json.dumps(state, ensure_ascii=False, indent=1))
+
+
+@dataclass
+class Snapshot:
+    name: str
+    folder: Path
+    state: dict[str, Any]
+    chunks: list[Chunk]
+    units: dict[tuple[str, str, str], Unit]  # (source, language, unit) -> Unit
+    unit_versions: dict[tuple[str, str, str], str]
+
+
+def current_state(settings: Settings, embedder_name: str) -> dict[str, Any] | None:
+    """The ``state.json`` of the generation that serves (None without a readable one)."""
+    try:
+        generation = current_generation(settings, collection_name(settings, embedder_name))
+        if generation is None:
+            return None
+        return dict(json.loads((generation.folder / "state.json").read_text(encoding="utf-8")))
+    except (BotError, OSError, ValueError):
+        return None
+
+
+def load_snapshot(settings: Settings, embedder_name: str) -> Snapshot:
+    name = collection_name(settings, embedder_name)
+    generation = current_generation(settings, name)
+    if generation is None:
+        raise IndexMissingError()
+    folder = generation.folder
+    # A lost or damaged snapshot is rewritten from the stored vectors by a plain `policybot index`.
+    if not (folder / "state.json").exists():
+        raise IndexCorruptError(folder, "state.json is missing", repair="policybot index")
+    try:
+        state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+        chunks = [Chunk.model_validate_json(line) for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        units: dict[tuple[str, str, str], Unit] = {}
+        versions: dict[tuple[str, str, str], str] = {}
+        for line in (folder / "units.jsonl").read_text(encoding="utf-8").splitlines():
+            if not line:
+                continue
+            row = json.loads(line)
+            unit = Unit.model_validate(row["unit"])
+            key = (unit.source, unit.language, unit.unit)
+            units[key] = unit
+            versions[key] = row["version"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorruptError(folder, f"{type(exc).__name__}: {exc}".splitlines()[0][:160], repair="policybot index") from None
+    return Snapshot(generation.collection, folder, state, chunks, units, versions)
