@@ -1,9 +1,13 @@
 """The chat endpoint: the client, one-shot and streamed calls within a deadline, and faults.
 
-With :mod:`bot.answering.llm` and :mod:`bot.answering.llm_prompt`, the only
-answering code that imports LangChain's or OpenAI's clients. It works with any
+The only answering module that imports LangChain's or OpenAI's clients
+(:mod:`bot.llm`, the embedder, imports ``openai`` too). It works with any
 OpenAI-compatible endpoint (``POLICYBOT_LLM_BASE_URL``). Faults: every client
 exception becomes a :class:`Fault` that says whether a retry may help.
+
+LangChain and OpenAI take seconds to import on a busy machine, so they are
+imported by the functions below on first use (``_clients``): an offline,
+extractive ``policybot ask`` never pays for them. No cycle is involved.
 """
 
 from __future__ import annotations
@@ -14,16 +18,28 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
-
-import openai
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langchain_core.output_parsers import StrOutputParser
-from langchain_openai import ChatOpenAI
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+    from langchain_openai import ChatOpenAI
+
 NO_KEY = "not-needed"  # local endpoints (vLLM, Ollama) take any key; the client needs one
+
+
+def _clients() -> SimpleNamespace:
+    """The client libraries, imported on first use: ``openai``, ``messages``, ``parsers``, ``chat`` (langchain_openai)."""
+    import langchain_core.messages
+    import langchain_core.output_parsers
+    import langchain_openai
+    import openai
+
+    return SimpleNamespace(
+        openai=openai, messages=langchain_core.messages, parsers=langchain_core.output_parsers, chat=langchain_openai
+    )
 
 
 # --- faults -------------------------------------------------------------------
@@ -72,6 +88,7 @@ def classify(exc: BaseException, budget: float) -> Fault:
     names = {c.__name__ for c in type(exc).__mro__}
     if isinstance(exc, Fault):
         return exc
+    openai = _clients().openai
     if isinstance(exc, openai.APITimeoutError) or any("Timeout" in n for n in names):
         return Fault(f"timeout after {budget:g} s", retryable=True)
     if isinstance(exc, openai.APIConnectionError) or names & {"ConnectError", "ReadError", "RemoteProtocolError"}:
@@ -94,7 +111,7 @@ def classify(exc: BaseException, budget: float) -> Fault:
 def chat_model(settings: Settings) -> ChatOpenAI:
     """ChatOpenAI for the configured endpoint; retries are the caller's, so the client's are off."""
     key = settings.llm_key()
-    return ChatOpenAI(
+    return _clients().chat.ChatOpenAI(
         model=settings.llm_model,
         base_url=settings.llm_base_url or None,
         api_key=key or NO_KEY,
@@ -119,13 +136,14 @@ def bound(model: ChatOpenAI, timeout: float, response_format: dict[str, Any] | N
 
 def to_messages(parts: dict[str, str]) -> list[BaseMessage]:
     """The system and user prompt as chat messages (a missing system part is left out)."""
-    system = [SystemMessage(parts["system"])] if parts.get("system") else []
-    return [*system, HumanMessage(parts["user"])]
+    messages = _clients().messages
+    system = [messages.SystemMessage(parts["system"])] if parts.get("system") else []
+    return [*system, messages.HumanMessage(parts["user"])]
 
 
 def complete(model: Any, parts: dict[str, str]) -> str:
     """One reply as text (no streaming)."""
-    return str((model | StrOutputParser()).invoke(to_messages(parts)))
+    return str((model | _clients().parsers.StrOutputParser()).invoke(to_messages(parts)))
 
 
 def _chunk_text(content: Any) -> str:
