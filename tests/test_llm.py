@@ -23,7 +23,7 @@ from bot.config import DEFAULT_PROMPTS, Settings
 from bot.errors import ConfigError
 from bot.answering.condense import condense_question, simple_condense
 from bot.answering.llm import LLMAnswerer
-from bot.answering.stream import ReplyError, parse_reply
+from bot.answering.stream import CheckedStream, ReplyError, parse_reply
 from bot.llm import OpenAIEmbedder
 from bot.models import NO_ANSWER, Answer, Chunk, Citation, Hit
 from bot.prompts import check_prompts, load_prompt
@@ -382,6 +382,34 @@ def test_streaming_never_shows_an_unchecked_sentence(openai_server: OpenAIServer
     answer, _ = ask(openai_server, hits, on_token=tokens.append)
     assert tokens == ["The AI Act bans social scoring [1].", " " + SECOND]
     assert "".join(tokens) == answer.text and answer.mode == "llm"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        CITED_FIRST,
+        GOOD,
+        {"citations": GOOD["citations"], "answer": 'Art. 5 bans \u201csocial scoring\u201d. [S1] Fines: "35 000 000 EUR"\\n [S2][S1]. '
+         "Caf\u00e9s too [S9]. [S2] Then 7.5 % [S2]"},
+        {"citations": {"S1": "shall be prohibited", "S2": "x"}, "answer": "Banned [S1]. Fined [S2]. Both [S1, S2]."},
+        {"answer": "Banned [S1].\nFined [S2].", "citations": [{"key": "s2", "quote": ""}, {"key": "S1", "quote": "shall be prohibited"},
+                                                            {"key": "S2", "quote": "up to 7 % of its total"}]},
+    ],
+    ids=["citations-first", "answer-first", "escapes-and-markers", "mapping", "newlines-and-late-quote"],
+)
+def test_checked_stream_emits_a_prefix_of_the_checked_answer(reply: dict) -> None:
+    passages = {"S1": ART5, "S2": ART99}
+    raw = json.dumps(reply, ensure_ascii=False)
+    parsed = parse_reply(raw)
+    checked = control(parsed.answer, parsed.quotes, passages)
+    final, _ = number(checked)
+    tokens: list[str] = []
+    stream = CheckedStream(tokens.append, passages)
+    for ch in raw:  # one character at a time: every split point of a real stream
+        stream.feed(ch)
+        assert final.startswith("".join(tokens))
+    stream.finish(checked)
+    assert "".join(tokens) == final and checked.ok
 
 
 def test_stream_without_role_in_the_first_delta(openai_server: OpenAIServer, hits: list[Hit]) -> None:
