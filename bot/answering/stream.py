@@ -221,6 +221,7 @@ class CheckedStream:
         self._raw = ""
         self._json: bool | None = None
         self._decided = 0  # sentences emitted or skipped
+        self._checked: dict[str, tuple[int, bool]] = {}  # key -> (quotes seen, one verified)
         self._order: list[str] = []
         self.parts: list[str] = []  # what was emitted, one numbered sentence each
 
@@ -246,7 +247,7 @@ class CheckedStream:
             return
         valid: dict[str, bool] = {}
         for key in self._passages:
-            if verified(partial.quotes.get(key, []), self._passages[key]) is not None:
+            if self._verified(key, partial.quotes.get(key, [])):
                 valid[key] = True
             elif partial.quotes_done:
                 valid[key] = False
@@ -259,6 +260,14 @@ class CheckedStream:
             text = strip_markers(sentence)
             if good and text:
                 self._out(numbered(text, good, self._order))
+
+    def _verified(self, key: str, offered: list[str]) -> bool:
+        """Whether a quote offered for ``key`` so far is verified (re-checked only when a quote arrives)."""
+        seen, ok = self._checked.get(key, (0, False))
+        if len(offered) != seen:
+            ok = verified(offered, self._passages[key]) is not None
+            self._checked[key] = (len(offered), ok)
+        return ok
 
     def finish(self, checked: Checked) -> None:
         """Emit the rest of the final, checked answer (what was emitted is always its start)."""
