@@ -75,21 +75,24 @@ def test_ask_with_only_invented_citations_shows_nothing_of_them(openai_server: O
 
 @pytest.mark.parametrize("quote", ["", "   ", "\n"], ids=["empty", "spaces", "newline"])
 def test_ask_refuses_a_citation_with_a_blank_quote(openai_server: OpenAIServer, small_data_dir: Path, quote: str) -> None:
-    """Fault 7: "Capital of France?" was answered "this is covered [1]" on the strength of an empty quote."""
+    """Fault 7: "Capital of France?" was answered "this is covered [1]" on the strength of an empty quote.
+
+    (An in-domain question here, so that the answerability gate lets it through to the model.)
+    """
     openai_server.script(replying("This is covered [S1].", quote=lambda _: quote))
-    proc = policybot(openai_server, small_data_dir, "ask", "Capital of France?", "--mode", "llm", "--json")
+    proc = policybot(openai_server, small_data_dir, "ask", QUESTION, "--mode", "llm", "--json")
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout)
-    assert "covered" not in answer["text"] and answer["mode"] == "extractive"
+    assert "This is covered" not in answer["text"] and answer["mode"] == "extractive"
     assert answer["notice"] == "The language model's reply could not be used (no verifiable citation); showing the extractive answer."
 
 
 def test_chat_refuses_a_citation_with_a_blank_quote(openai_server: OpenAIServer, small_data_dir: Path) -> None:
     """The same rule on the path that does not stream (chat, like Slack)."""
     openai_server.script(replying("This is covered [S1].", quote=lambda _: " "))
-    proc = policybot(openai_server, small_data_dir, "chat", "--mode", "llm", stdin="Capital of France?\n")
+    proc = policybot(openai_server, small_data_dir, "chat", "--mode", "llm", stdin=QUESTION + "\n")
     assert proc.returncode == 0, proc.stderr
-    assert "covered" not in proc.stdout and "no verifiable citation" in proc.stderr
+    assert "This is covered" not in proc.stdout and "no verifiable citation" in proc.stderr
     assert "stream" not in openai_server.chat_requests[0].body or openai_server.chat_requests[0].body["stream"] is False
 
 

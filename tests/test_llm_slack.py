@@ -18,6 +18,8 @@ from bot.slack import build_app
 from slack_fixtures import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, SlackRequests, serve_app, slack_api  # noqa: F401
 from tests.conftest import make_settings
 
+QUESTION = "How is a semiconductor crisis declared under the Chips Act?"
+
 
 @pytest.fixture
 def slack(tmp_path: Path, slack_api: FakeSlackAPI, openai_server: OpenAIServer, small_data_dir: Path) -> Iterator[SlackRequests]:
@@ -48,19 +50,22 @@ def quoting_s1(req: Request) -> Reply:
 
 
 def test_slack_refuses_a_citation_with_a_blank_quote(slack: SlackRequests, slack_api: FakeSlackAPI, openai_server: OpenAIServer) -> None:
-    """Fault 7: "Capital of France?" was answered "this is covered [1]" on the strength of an empty quote."""
+    """Fault 7: "Capital of France?" was answered "this is covered [1]" on the strength of an empty quote.
+
+    (An in-domain question here, so that the answerability gate lets it through to the model.)
+    """
     openai_server.script(blank_quote)
-    assert slack.event(slack.mention("Capital of France?")).status == 200
+    assert slack.event(slack.mention(QUESTION)).status == 200
     (post,) = slack_api.wait_for("chat.postMessage", timeout=120)
     shown = post.params["text"] + json.dumps(post.params.get("blocks"), ensure_ascii=False)
-    assert "covered" not in shown
+    assert "This is covered" not in shown
     assert "could not be used (no verifiable citation)" in shown
     assert len(openai_server.chat_requests) == 1
 
 
 def test_slack_answer_with_a_verbatim_quote(slack: SlackRequests, slack_api: FakeSlackAPI, openai_server: OpenAIServer) -> None:
     openai_server.script(quoting_s1)
-    assert slack.event(slack.mention("How is a semiconductor crisis declared under the Chips Act?")).status == 200
+    assert slack.event(slack.mention(QUESTION)).status == 200
     (post,) = slack_api.wait_for("chat.postMessage", timeout=120)
     shown = json.dumps(post.params.get("blocks"), ensure_ascii=False)
     assert "The Chips Act sets this out [1]" in shown and "no verifiable citation" not in shown
