@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 from .answering import gate
 from .answering.compose import abstention, sources_sentence
+from .answering.condense import condense_question
 from .answering.extractive import ExtractiveAnswerer, act_name, nearest_citations
+from .answering.llm import LLMAnswerer
 from .config import Settings, get_settings
 from .errors import BotError
 from .models import Answer, Citation, SourceVersion, Unit
@@ -28,7 +30,7 @@ class Assistant:
         check_prompts(self.settings)  # a broken template fails at start-up, whatever the mode
         self.manifest: Manifest = load_manifest(self.settings.manifest_path)
         self._retriever = retriever
-        self._llm: object | None = None
+        self._llm: LLMAnswerer | None = None
         self._units: dict[str, list[Unit]] | None = None
         self._timeline: Timeline | None = None
 
@@ -66,8 +68,6 @@ class Assistant:
         """A follow-up rewritten as a standalone question (LLM when configured, else a simple carry-over)."""
         if not history:
             return question
-        from .llm import condense_question
-
         return condense_question(history, question, self.settings)
 
     def ask(
@@ -81,7 +81,11 @@ class Assistant:
         history: list[tuple[str, str]] | None = None,
         on_token: Callable[[str], None] | None = None,
     ) -> Answer:
-        """Answer one question. ``history`` holds earlier (question, answer text) turns, oldest first."""
+        """Answer one question. ``history`` holds earlier (question, answer text) turns, oldest first.
+
+        ``on_token`` (LLM mode) receives the answer as it streams: only sentences whose
+        citations have passed the check, so a front end may show each piece at once.
+        """
         return self.ask_full(question, source=source, lang=lang, k=k, mode=mode, history=history, on_token=on_token)[0]
 
     def ask_full(
@@ -132,12 +136,10 @@ class Assistant:
         extractive = self.extractive
         effective = self.settings.effective_mode(mode)
         if effective == "llm":
-            from .llm import LLMAnswerer
-
             if self._llm is None:
                 self._llm = LLMAnswerer(self.settings)
             hits = [r.primary for r in results[:k]]
-            answer = self._llm.answer(  # type: ignore[attr-defined]
+            answer = self._llm.answer(
                 q.text,
                 hits,
                 lang=q.lang,

@@ -1,9 +1,10 @@
 """Citation control: pure functions shared by the extractive and LLM answerers.
 
-The rules: a citation key must name a passage that was given; its quote must
-be verbatim in that passage (:func:`verify_quote`, after normalising
-whitespace and quote marks); invalid citations are dropped; a sentence left
-without a valid citation is dropped. :func:`control` applies them and
+The rules: a citation key must name a passage that was given; it needs a
+non-trivial quote that is verbatim in that passage (:func:`verify_quote`, after
+normalising whitespace and quote marks; :func:`verified` picks it); a key
+without one is invalid and dropped; a sentence left without a valid citation
+is dropped. :func:`control` applies them and
 :func:`number` turns the surviving keys into ``[1]``, ``[2]`` markers.
 """
 
@@ -19,7 +20,9 @@ _QUOTES = str.maketrans({c: "'" for c in "‘’‚‛′`´"} | {c: '"' for c i
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—−"})
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…|\[\s*(?:\.\.\.|…)\s*\])\s*")
 _EDGE = " \t\n\"'"
-MIN_QUOTE_CHARS = 8
+MIN_QUOTE_CHARS = 8  # letters and digits a quote needs to prove anything
+MIN_QUOTE_WORDS = 2
+_WORD = re.compile(r"\w+")
 
 #: A citation marker: [S1], [S1, S2], [S1; s3], [S1][S2] (each bracket matched separately).
 MARKER = re.compile(r"\[\s*(S\d+(?:\s*[,;]\s*S?\d+)*)\s*\]", re.IGNORECASE)
@@ -41,13 +44,15 @@ def verify_quote(quote: str, text: str) -> bool:
 
     Amounts compare with digit groups closed up ("EUR 35 000 000" = "EUR 35000000").
     Leading/trailing ellipses and quote marks are ignored; an ellipsis inside the
-    quote splits it into parts that must all occur, in order. Quotes shorter than
-    :data:`MIN_QUOTE_CHARS` prove nothing and are refused.
+    quote splits it into parts that must all occur, in order. A trivial quote (empty,
+    whitespace or punctuation, fewer than :data:`MIN_QUOTE_CHARS` letters and digits
+    or fewer than :data:`MIN_QUOTE_WORDS` words) proves nothing and is refused.
     """
     q = close_digit_groups(normalize(quote)).strip(_EDGE)
     q = _ELLIPSIS.sub(" … ", q).strip(" …")
     hay = close_digit_groups(normalize(text))
-    if len(q.replace(" … ", "")) < MIN_QUOTE_CHARS:
+    words = _WORD.findall(q)
+    if len(words) < MIN_QUOTE_WORDS or sum(map(len, words)) < MIN_QUOTE_CHARS:
         return False
     pos = 0
     for part in q.split(" … "):
@@ -59,6 +64,12 @@ def verify_quote(quote: str, text: str) -> bool:
             return False
         pos = found + len(part)
     return True
+
+
+def verified(offered: list[str], passage: str) -> str | None:
+    """The first offered quote that passes :func:`verify_quote` against ``passage``, edges trimmed; None if none does."""
+    good = next((q for q in offered if verify_quote(q, passage)), None)
+    return None if good is None else good.strip().strip(_EDGE)
 
 
 def markers(sentence: str) -> list[str]:
@@ -128,51 +139,44 @@ def control(answer: str, quotes: dict[str, list[str]], passages: dict[str, str])
     """Apply the citation rules to an answer with ``[S<n>]`` markers.
 
     ``quotes`` maps a key to the quotes offered for it; ``passages`` maps the
-    keys that were given to their text. A key cited without any quote gets the
-    passage sentence closest to the citing sentence; a key whose quotes are all
-    absent from its passage is invalid.
+    keys that were given to their text. A key is valid only with a quote that
+    :func:`verified` accepts: a key cited without a quote, or with only empty,
+    trivial or non-verbatim ones, is invalid (our own choice of a passage
+    sentence would prove nothing about the model's claim).
     """
     out = Checked()
-    invalid: set[str] = set()
     for key, offered in quotes.items():
         key = key.strip().upper()
-        if key not in passages:
-            invalid.add(key)
-            continue
-        good = next((q for q in offered if verify_quote(q, passages[key])), None)
-        if good is None and offered:
-            invalid.add(key)
-        elif good is not None:
-            out.quotes[key] = good.strip().strip(_EDGE)
+        good = verified(offered, passages[key]) if key in passages else None
+        if good is not None:
+            out.quotes.setdefault(key, good)
     for sentence in split_sentences(answer):
         keys = markers(sentence)
-        valid = [k for k in keys if k in passages and k not in invalid]
+        valid = [k for k in keys if k in out.quotes]
         out.dropped_citations += [k for k in keys if k not in valid and k not in out.dropped_citations]
         text = strip_markers(sentence)
         if not valid or not text:
             if text:
                 out.dropped_sentences.append(text)
             continue
-        for k in valid:
-            out.quotes.setdefault(k, best_span(text, passages[k]))
         out.sentences.append((text, valid))
     out.quotes = {k: q for k, q in out.quotes.items() if any(k in ks for _, ks in out.sentences)}
     return out
 
 
+def numbered(text: str, keys: list[str], order: list[str]) -> str:
+    """One checked sentence with ``[n]`` markers; new keys are appended to ``order`` (numbers are 1-based positions)."""
+    nums = []
+    for k in keys:
+        if k not in order:
+            order.append(k)
+        nums.append(order.index(k) + 1)
+    tags = "".join(f"[{n}]" for n in nums)
+    return f"{text[:-1]} {tags}{text[-1]}" if text[-1:] in ".!?" else f"{text} {tags}"
+
+
 def number(checked: Checked) -> tuple[str, list[str]]:
     """The answer text with ``[1]``, ``[2]`` markers, and the key behind each number (1-based order)."""
     order: list[str] = []
-    parts: list[str] = []
-    for text, keys in checked.sentences:
-        nums = []
-        for k in keys:
-            if k not in order:
-                order.append(k)
-            nums.append(order.index(k) + 1)
-        tags = "".join(f"[{n}]" for n in nums)
-        if text[-1:] in ".!?":
-            parts.append(f"{text[:-1]} {tags}{text[-1]}")
-        else:
-            parts.append(f"{text} {tags}")
+    parts = [numbered(text, keys, order) for text, keys in checked.sentences]
     return " ".join(parts), order

@@ -39,8 +39,10 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
     delay: float = 0.0
-    chunk_delay: float = 0.0
+    chunk_delay: float = 0.0  # pause after each streamed event
     chunk_size: int = 7
+    pieces: list[str] | None = None  # stream exactly these pieces (``content`` is ignored when streaming)
+    role: bool = True  # False: the first delta has no "role", as vLLM and Ollama send it
 
     @classmethod
     def text(cls, content: str, **kw: Any) -> Reply:
@@ -211,7 +213,8 @@ class OpenAIServer:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 usage = bool((req.body.get("stream_options") or {}).get("include_usage"))
-                for event in sse_events(model, reply.content, reply.chunk_size, usage):
+                pieces = reply.pieces if reply.pieces is not None else split(reply.content, reply.chunk_size)
+                for event in sse_events(model, pieces, usage, role=reply.role):
                     self.wfile.write(event)
                     self.wfile.flush()
                     if reply.chunk_delay and server._stop.wait(reply.chunk_delay):
@@ -232,16 +235,20 @@ def completion(model: str, content: str) -> dict[str, Any]:
     }
 
 
-def sse_events(model: str, content: str, size: int, usage: bool) -> Iterator[bytes]:
+def split(content: str, size: int) -> list[str]:
+    return [content[i : i + size] for i in range(0, len(content), size)]
+
+
+def sse_events(model: str, pieces: list[str], usage: bool, role: bool = True) -> Iterator[bytes]:
     base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
 
     def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         choices = [{"index": 0, "delta": delta, "finish_reason": finish}] if delta is not None else []
         return b"data: " + json.dumps({**base, "choices": choices, **extra}).encode() + b"\n\n"
 
-    yield event({"role": "assistant", "content": ""})
-    for i in range(0, len(content), size):
-        yield event({"content": content[i : i + size]})
+    yield event({"role": "assistant", "content": ""} if role else {"content": ""})
+    for piece in pieces:
+        yield event({"content": piece})
     yield event({}, "stop")
     if usage:
         yield b"data: " + json.dumps({**base, "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}}).encode() + b"\n\n"

@@ -175,7 +175,7 @@ def test_a_failing_endpoint_is_one_clear_error_without_secrets(slow_server: Slow
 
 
 def test_urls_are_masked_in_shown_settings() -> None:
-    assert mask_url("https://user:secret@host:8443/v1?api-key=abc&x=1") == "https://***@host:8443/v1?api-key=***&x=1"
+    assert mask_url("https://user:secret@host:8443/v1?api-key=abc&x=1") == "https://user:***@host:8443/v1?api-key=***&x=1"
     assert mask_url("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"
     assert mask_url("https://h/v1?sig=zz&token=yy&flag") == "https://h/v1?sig=***&token=***&flag"
     shown = json.dumps(settings_for("https://u:p4ss@h/v1?key=k3y", llm_base_url="https://x:y@l/v1").masked())

@@ -20,7 +20,9 @@ from openai_server import OpenAIServer, Reply, openai_server  # noqa: F401 - fix
 from bot.citations import best_span, control, markers, number, split_sentences, verify_quote
 from bot.config import DEFAULT_PROMPTS, Settings
 from bot.errors import ConfigError
-from bot.llm import LLMAnswerer, condense_question, parse_reply, simple_condense, Fault
+from bot.answering.condense import condense_question, simple_condense
+from bot.answering.llm import LLMAnswerer
+from bot.answering.stream import CheckedStream, ReplyError, parse_reply
 from bot.models import NO_ANSWER, Answer, Chunk, Citation, Hit
 from bot.prompts import check_prompts, load_prompt
 
@@ -102,6 +104,12 @@ GOOD = {
 }
 
 
+#: GOOD as the prompt asks for it: the citations first, so each sentence can be checked as it arrives.
+CITED_FIRST = {"citations": GOOD["citations"], "answer": GOOD["answer"]}
+FIRST = "The AI Act bans social scoring that leads to detrimental treatment [1]."
+SECOND = "Breaching this ban can cost up to 35 000 000 EUR or 7 % of worldwide turnover [2]."
+
+
 def assert_fallback(answer: Answer, elapsed: float, words: str) -> None:
     assert answer.mode == "extractive"
     assert answer.citations and answer.text, "a fallback is a cited answer, never empty"
@@ -149,6 +157,9 @@ def test_verify_quote_normalises_whitespace_and_quote_marks() -> None:
     assert not verify_quote("leading to ... the so-called", text)  # parts out of order
     assert not verify_quote("the", text)  # too short to prove anything
     assert not verify_quote("", text)
+    assert not verify_quote(" \n\t ", text)
+    assert not verify_quote("detrimental", text)  # one word proves nothing
+    assert not verify_quote("... … ...", text)
 
 
 def test_control_drops_invalid_citations_and_unsupported_sentences() -> None:
@@ -170,6 +181,15 @@ def test_control_drops_invalid_citations_and_unsupported_sentences() -> None:
     assert best_span("fines of 35 000 000 EUR", ART99) in ART99
 
 
+@pytest.mark.parametrize("quotes", [{}, {"S1": []}, {"S1": ["  "]}, {"S1": ["\n"]}, {"S1": ["prohibited"]}],
+                         ids=["no-citations", "no-quote", "blank-quote", "newline-quote", "one-word-quote"])
+def test_a_citation_needs_a_verbatim_quote(quotes: dict[str, list[str]]) -> None:
+    checked = control("This is covered [S1].", quotes, {"S1": ART5})
+    assert not checked.ok and checked.dropped_citations == ["S1"] and checked.quotes == {}
+    good = control("This is covered [S1].", {"S1": ["  ", "shall be prohibited"]}, {"S1": ART5})
+    assert good.ok and good.quotes == {"S1": "shall be prohibited"}
+
+
 # --- the tolerant parser -------------------------------------------------------------------
 
 
@@ -182,7 +202,7 @@ def test_parse_reply_forms() -> None:
     reply = parse_reply(plain)
     assert reply.answer == "Social scoring is banned [S1]." and reply.quotes == {"S1": ["social behaviour, with the social score"]}
     assert not reply.structured
-    with pytest.raises(Fault, match="malformed JSON"):
+    with pytest.raises(ReplyError, match="malformed JSON"):
         parse_reply('{"answer": "The AI Act bans [S1')
 
 
@@ -241,8 +261,11 @@ def test_invented_key_and_false_quote_are_dropped(openai_server: OpenAIServer, h
         ({"answer": "It is banned [S4].", "citations": [{"key": "S4", "quote": "shall be prohibited"}]}, "no verifiable citation"),
         ({"answer": "Fines reach 1 billion EUR [S2].", "citations": [{"key": "S2", "quote": "fines of up to 1 000 000 000 EUR"}]}, "no verifiable citation"),
         ({"answer": "Social scoring is banned.", "citations": []}, "no verifiable citation"),
+        ({"answer": "This is covered [S1].", "citations": [{"key": "S1", "quote": ""}]}, "no verifiable citation"),
+        ({"answer": "This is covered [S1].", "citations": [{"key": "S1", "quote": " \t "}]}, "no verifiable citation"),
+        ({"answer": "This is covered [S1].", "citations": []}, "no verifiable citation"),
     ],
-    ids=["invented-key", "quote-not-in-passage", "no-markers"],
+    ids=["invented-key", "quote-not-in-passage", "no-markers", "empty-quote", "blank-quote", "marker-without-quote"],
 )
 def test_no_valid_citation_falls_back(openai_server: OpenAIServer, hits: list[Hit], reply: dict, words: str) -> None:
     openai_server.script(Reply.json(reply))
@@ -304,14 +327,17 @@ def test_slow_reply_times_out(openai_server: OpenAIServer, hits: list[Hit]) -> N
 
 @pytest.mark.parametrize("chunk_delay", [0.25, 5.0], ids=["trickle", "stall"])
 def test_slow_stream_times_out(openai_server: OpenAIServer, hits: list[Hit], chunk_delay: float) -> None:
-    # 16 characters a chunk: the first one already carries answer text, so the trickle streams some
-    # before the 2 s budget runs out even on a loaded machine; the whole reply would take ~6 s.
-    openai_server.script(Reply.json(GOOD, chunk_size=16, chunk_delay=chunk_delay))
+    # The first piece carries the citations and the first sentence, so the trickle streams that
+    # sentence (checked) before the 2 s budget runs out even on a loaded machine; the rest would take ~8 s.
+    # The stall pauses after the first event (the role), so nothing arrives in time.
+    raw = json.dumps(CITED_FIRST)
+    cut = raw.index("[S1].") + len("[S1]. Br")
+    pieces = [raw[:cut]] + [raw[i : i + 4] for i in range(cut, len(raw), 4)]
+    openai_server.script(Reply(content=raw, pieces=pieces, chunk_delay=chunk_delay))
     tokens: list[str] = []
     answer, elapsed = ask(openai_server, hits, on_token=tokens.append)
     assert_fallback(answer, elapsed, "timeout")
-    if chunk_delay < 1:
-        assert tokens  # some text was streamed before the budget ran out
+    assert tokens == ([FIRST] if chunk_delay < 1 else [])  # only what was checked, before the budget ran out
 
 
 def test_unreachable_endpoint_falls_back(hits: list[Hit]) -> None:
@@ -333,17 +359,69 @@ def test_auth_error_is_not_retried_and_key_never_logged(openai_server: OpenAISer
     assert KEY not in caplog.text and KEY not in (answer.notice or "")
 
 
-def test_streaming_emits_answer_text(openai_server: OpenAIServer, hits: list[Hit]) -> None:
-    openai_server.script(Reply.json(GOOD, chunk_size=5))
+@pytest.mark.parametrize("reply", [CITED_FIRST, GOOD], ids=["citations-first", "answer-first"])
+def test_streaming_emits_checked_sentences(openai_server: OpenAIServer, hits: list[Hit], reply: dict) -> None:
+    openai_server.script(Reply.json(reply, chunk_size=5))
     tokens: list[str] = []
     answer, _ = ask(openai_server, hits, on_token=tokens.append)
-    assert len(tokens) > 5 and "".join(tokens) == GOOD["answer"]
+    assert tokens == [FIRST, " " + SECOND] and "".join(tokens) == answer.text
     assert openai_server.chat_requests[0].body["stream"] is True
     assert answer.mode == "llm" and len(answer.citations) == 2
 
 
+def test_streaming_never_shows_an_unchecked_sentence(openai_server: OpenAIServer, hits: list[Hit]) -> None:
+    reply = {
+        "citations": [*GOOD["citations"], {"key": "S2", "quote": "fines of up to 99 000 000 000 EUR"}],
+        "answer": "The fine is EUR 99 billion [ZZ-404]. The AI Act bans social scoring [S1]. Breaches cost billions [S3]. "
+        "Nobody is fined. " + GOOD["answer"].split("[S1]. ")[1],
+    }
+    openai_server.script(Reply.json(reply, chunk_size=3))
+    tokens: list[str] = []
+    answer, _ = ask(openai_server, hits, on_token=tokens.append)
+    assert tokens == ["The AI Act bans social scoring [1].", " " + SECOND]
+    assert "".join(tokens) == answer.text and answer.mode == "llm"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        CITED_FIRST,
+        GOOD,
+        {"citations": GOOD["citations"], "answer": 'Art. 5 bans \u201csocial scoring\u201d. [S1] Fines: "35 000 000 EUR"\\n [S2][S1]. '
+         "Caf\u00e9s too [S9]. [S2] Then 7.5 % [S2]"},
+        {"citations": {"S1": "shall be prohibited", "S2": "x"}, "answer": "Banned [S1]. Fined [S2]. Both [S1, S2]."},
+        {"answer": "Banned [S1].\nFined [S2].", "citations": [{"key": "s2", "quote": ""}, {"key": "S1", "quote": "shall be prohibited"},
+                                                            {"key": "S2", "quote": "up to 7 % of its total"}]},
+    ],
+    ids=["citations-first", "answer-first", "escapes-and-markers", "mapping", "newlines-and-late-quote"],
+)
+def test_checked_stream_emits_a_prefix_of_the_checked_answer(reply: dict) -> None:
+    passages = {"S1": ART5, "S2": ART99}
+    raw = json.dumps(reply, ensure_ascii=False)
+    parsed = parse_reply(raw)
+    checked = control(parsed.answer, parsed.quotes, passages)
+    final, _ = number(checked)
+    tokens: list[str] = []
+    stream = CheckedStream(tokens.append, passages)
+    for ch in raw:  # one character at a time: every split point of a real stream
+        stream.feed(ch)
+        assert final.startswith("".join(tokens))
+    stream.finish(checked)
+    assert "".join(tokens) == final and checked.ok
+
+
+def test_stream_without_role_in_the_first_delta(openai_server: OpenAIServer, hits: list[Hit]) -> None:
+    openai_server.script(Reply.json(CITED_FIRST, role=False))
+    tokens: list[str] = []
+    answer, _ = ask(openai_server, hits, on_token=tokens.append)
+    assert answer.mode == "llm" and answer.notice is None and "".join(tokens) == answer.text
+
+
 def test_endpoint_without_structured_output(openai_server: OpenAIServer, hits: list[Hit]) -> None:
-    plain = "Social scoring that leads to detrimental treatment is prohibited [S1]. Fines reach 35 000 000 EUR [S2]."
+    plain = (
+        "Social scoring that leads to detrimental treatment is prohibited [S1]. Fines reach 35 000 000 EUR [S2].\n\n"
+        'Quotes:\n[S1] "with the social score leading to detrimental treatment"\n[S2] "administrative fines of up to 35 000 000 EUR"'
+    )
     openai_server.script(Reply.error(400, "response_format json_schema is not supported by this model"), Reply.text(plain))
     answer, _ = ask(openai_server, hits)
     assert answer.mode == "llm" and [c.unit for c in answer.citations] == ["art-5", "art-99"]
