@@ -70,6 +70,29 @@ class Assistant:
             return question
         return condense_question(history, question, self.settings)
 
+    def _application_timeline(self) -> Timeline | None:
+        """The timeline's application dates (when an act or its parts apply or enter into force):
+        what a 'since when / from when' question asks. Deadlines inside provisions are answered
+        from the passages that set them."""
+        if self._timeline is None:
+            try:
+                self._timeline = load_timeline(self.settings, self.manifest)
+            except BotError:
+                return None
+        return self._timeline.model_copy(
+            update={"entries": [e for e in self._timeline.entries if e.kind in ("applies", "entry into force")]}
+        )
+
+    def carried_source(self, question: str, history: list[tuple[str, str]] | None) -> str | None:
+        """The one indexed act the latest earlier turn that names any names, when ``question`` names none."""
+        if not history or self.manifest.find_in(question):
+            return None
+        for previous, _ in reversed(history):
+            named = [s for s in self.manifest.find_in(previous) if s in self.retriever.sources]
+            if named:
+                return named[0] if len(named) == 1 else None
+        return None
+
     def ask(
         self,
         question: str,
@@ -110,6 +133,8 @@ class Assistant:
         if screened.refusal is not None and not screened.refusal.nearest:
             return self._refuse(question, q_lang, screened.refusal, [], k), []
         asked = self.standalone(screened.question, history)
+        # A follow-up that names no act keeps the act of the earlier turn ("and the fines?").
+        source = source or self.carried_source(screened.question, history)
         q, results, timings = self.retrieve(asked, source=source, lang=q_lang, k=k)
         refusal = screened.refusal or self._check(q, results, k, source)
         if refusal is not None:
@@ -122,7 +147,7 @@ class Assistant:
             # application timeline extracted from the current texts, with citations.
             from .tracking.timeline import answer_from_timeline
 
-            dated = answer_from_timeline(asked, self.settings)
+            dated = answer_from_timeline(asked, self.settings, self._application_timeline())
             top = {r.key for r in results[:k]}
             # The timeline answers when it agrees with the search on where the answer is: its
             # first citation is a retrieved unit. Else the passages found answer (the date

@@ -128,3 +128,14 @@ def test_cli_refusal_is_a_normal_answer_in_json(small_data_dir: Path) -> None:
     data = json.loads(run.stdout)
     assert data["abstained"] is True
     assert "The Chips Act has no Article 99" in data["text"]
+
+
+def test_a_follow_up_keeps_the_act_of_the_earlier_turn(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    history = [("How long can the crisis stage last under the Chips Act?", "Up to 12 months [1].")]
+    assert small_assistant.carried_source("and the fines if they ignore a request?", history) == "chips-act"
+    answer = small_assistant.ask("and the fines if they ignore a request?", history=history)
+    assert not answer.abstained
+    assert answer.citations and all(c.source == "chips-act" for c in answer.citations)
+    # A follow-up that names an act of its own, or has no earlier turn, stands alone.
+    assert small_assistant.carried_source("and what does the ABN AMRO article say?", history) is None
+    assert small_assistant.carried_source("and the fines?", None) is None
