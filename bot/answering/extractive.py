@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..citations import verify_quote
 from ..config import Settings
@@ -82,6 +83,13 @@ MAX_QUOTES = 5
 MAX_REFERENCED = 4
 #: At most this many quotes from one unit.
 QUOTES_PER_UNIT = 2
+
+
+@lru_cache(maxsize=100_000)
+def sentence_terms(text: str, lang: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """A block's sentences with their stemmed terms; the texts do not change while a process
+    serves, so each block is split and stemmed once, not on every question."""
+    return tuple((sentence, frozenset(stem_tokens(sentence, lang))) for sentence in split_sentences(text))
 
 
 @dataclass
@@ -169,8 +177,7 @@ class ExtractiveAnswerer:
                     hit = hit_of.get((lang, block.path))
                     # The dense similarity of this block's chunk, scaled among the retrieved units.
                     dense_norm = max(0.0, ((hit.dense or lo) - lo) / (hi - lo)) if hit and hi > lo else 0.0
-                    for sentence in split_sentences(block.text):
-                        s_terms = set(stem_tokens(sentence, lang))
+                    for sentence, s_terms in sentence_terms(block.text, lang):
                         matched = sum(lex.weight(t) for t in terms & s_terms) if lex else 0.0
                         overlap = matched / known if known else 0.0
                         coverage = matched / total if total else 0.0
