@@ -244,6 +244,12 @@ class ExtractiveAnswerer:
                 return str(t["language"])
         return None
 
+    def _amended_by(self, source: str) -> list[str]:
+        try:
+            return list(self.manifest.get(source).amended_by)
+        except Exception:
+            return []
+
     def _amender(self, source: str) -> str:
         """The act that made the current text (from the manifest), by name."""
         try:
@@ -297,7 +303,13 @@ class ExtractiveAnswerer:
         lang = q.lang
         hits = [r.primary for r in results[:k]]
         named = [sid for sid in q.sources if sid in self.retriever.sources]
-        compare = named if len(named) > 1 and intent.COMPARE.search(q.text) else None
+        # A question that names two sources asks about each ("the ABN article says X; what does the
+        # Chips Act say?"), whether or not it says "compare".
+        # An amending act named beside the act it amends ("the AI Act, as changed by the Omnibus")
+        # is the same law, not a second side.
+        amenders = {a for sid in named for a in self._amended_by(sid)}
+        sides = [sid for sid in named if sid not in amenders]
+        compare = sides if len(sides) > 1 else None
         pool = results[:k]
         for source in compare or []:
             # A comparison needs each side: the best unit of a named source joins the pool
