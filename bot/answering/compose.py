@@ -15,6 +15,7 @@ from datetime import date
 
 from ..citations import verify_quote
 from ..models import NO_ANSWER, Answer, Block, Citation, Hit, Unit
+from . import intent
 from . import templates as T
 from .passages import split_sentences
 
@@ -30,22 +31,18 @@ AMOUNT_SPAN = re.compile(
     re.I,
 )
 PERCENT_SPAN = re.compile(r"[^.;:]{0,60}\b\d+(?:[.,]\d+)?\s?(?:%|per ?cent|procent)[^.;]{0,40}", re.I)
-PERIOD_WORDS = (
-    r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|thirty|een|twee|drie|vier|vijf|zes|"
-    r"zeven|acht|negen|tien|twaalf|vijftien|dertig)"
-)
+#: A period, with what bounds it ("within 24 hours of becoming aware", "no later than six months after").
 PERIOD_SPAN = re.compile(
     r"(?:(?:without undue delay and )?(?:in any event )?(?:within|no later than|not later than|at the latest|for a period of|"
     r"for|up to|of|binnen|uiterlijk|gedurende|ten minste|at least)\s+)?"
-    + PERIOD_WORDS
-    + r"\s+(?:calendar |working |werk)?(?:days?|weeks?|months?|years?|hours?|dagen|dag|weken|maanden|maand|jaar|jaren|uur)"
-    r"(?:\s+(?:after|of|from|following|before|na|vanaf|voor)\s+[^.;,]{3,60})?",
+    + intent.PERIOD.pattern
+    + r"(?:\s+(?:after|of|from|following|before|na|vanaf|voor)\s+[^.;,]{3,60})?",
     re.I,
 )
+#: A date, with its preposition ("from 2 August 2026", "uiterlijk 12 januari 2027").
 DATE_SPAN = re.compile(
     r"(?:(?:from|by|until|before|after|no later than|as from|with effect from|vanaf|uiterlijk|tot|met ingang van)\s+)?"
-    r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December|januari|februari|"
-    r"maart|april|mei|juni|juli|augustus|september|oktober|november|december) \d{4}",
+    + intent.DATE.pattern,
     re.I,
 )
 #: "Deployers shall", "Providers of high-risk AI systems shall", "Member States shall ensure".
