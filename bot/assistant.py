@@ -8,7 +8,8 @@ from collections.abc import Callable
 from .answering import gate
 from .answering.compose import abstention, sources_sentence
 from .answering.condense import condense_question
-from .answering.extractive import ExtractiveAnswerer, act_name, nearest_citations
+from .answering.citing import act_name, nearest_citations
+from .answering.extractive import ExtractiveAnswerer
 from .answering.llm import LLMAnswerer
 from .config import Settings, get_settings
 from .errors import BotError

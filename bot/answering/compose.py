@@ -13,11 +13,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from ..citations import verify_quote
 from ..models import NO_ANSWER, Answer, Block, Citation, Hit, Unit
 from . import intent
 from . import templates as T
-from .passages import split_sentences
 
 #: Spans a bottom line may take from a passage, by the kind of fact asked for.
 _SCALE = r"(?:\s?(?:million|billion|thousand|miljoen|miljard|duizend|bn|mn))?"
@@ -126,15 +124,6 @@ def abstention(
         retrieved=retrieved,
         nearest=nearest,
     )
-
-
-def first_sentence(block: Block, lang: str) -> str:
-    sentences = split_sentences(block.text)
-    return sentences[0] if sentences else block.text
-
-
-def checked(quote: str, unit: Unit) -> bool:
-    return bool(quote.strip()) and verify_quote(quote, unit.text)
 
 
 #: A question that asks for yes or no: it opens with a verb ("Can we ...?", "Mogen wij ...?").
