@@ -21,6 +21,7 @@ from .sources import Manifest, load_manifest
 from .tracking.applies import citation_dates
 from .tracking.build import load_timeline
 from .tracking.entries import Timeline
+from .tracking.timeline import answer_from_timeline
 
 
 class Assistant:
@@ -146,8 +147,6 @@ class Assistant:
         if not source:
             # A date question ("since when are the bans in force?") is answered from the
             # application timeline extracted from the current texts, with citations.
-            from .tracking.timeline import answer_from_timeline
-
             dated = answer_from_timeline(asked, self.settings, self._application_timeline())
             top = {r.key for r in results[:k]}
             # The timeline answers when it agrees with the search on where the answer is: its
