@@ -106,3 +106,14 @@ def test_the_bottom_line_never_states_a_figure_its_citation_does_not_hold(small_
     # Each passage is quoted once.
     quotes = [c.quote for c in answer.citations]
     assert len(quotes) == len(set(quotes))
+
+
+def test_slack_shows_each_quote_once(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    """The answer's text quotes each passage; the sources list then links it without quoting it again."""
+    from bot.slack.blocks import answer_blocks
+
+    answer = small_assistant.ask("How long can the crisis stage last under the Chips Act?")
+    rendered = str(answer_blocks(answer))
+    for c in answer.citations:
+        snippet = " ".join(c.quote.split())[:60]
+        assert rendered.count(snippet) == 1, snippet

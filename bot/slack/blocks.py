@@ -100,24 +100,29 @@ def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
     return cut + "…"
 
 
-def citation_line(citation: Citation, names: Mapping[str, str] | None = None) -> str:
-    """One numbered source: a link to the official text, the quote and any note."""
+def citation_line(citation: Citation, names: Mapping[str, str] | None = None, shown: str = "") -> str:
+    """One numbered source: a link to the official text, the quote (unless ``shown``, the answer's
+    text, already quotes it: each quote is shown once), any note, and from when it applies."""
     label = escape(source_label(citation, names))
     link = f"<{citation.url}|{label}>" if citation.url else f"*{label}*"
     line = f"*[{citation.n}]* {link}"
     if citation.title:
         line += f" — {escape(citation.title)}"
-    if citation.quote:
+    if citation.quote and " ".join(citation.quote.split()) not in " ".join(shown.split()):
         line += f"\n> {escape(shorten(citation.quote))}"
     if citation.note:
         line += f"\n_{escape(citation.note)}_"
+    if citation.applies and citation.applies not in shown:
+        line += f"\n_{escape(citation.applies)}_"
     return line
 
 
-def sources_blocks(title: str, citations: list[Citation], names: Mapping[str, str] | None = None) -> list[Block]:
+def sources_blocks(
+    title: str, citations: list[Citation], names: Mapping[str, str] | None = None, shown: str = ""
+) -> list[Block]:
     if not citations:
         return []
-    body = f"*{title}*\n" + "\n".join(citation_line(c, names) for c in citations)
+    body = f"*{title}*\n" + "\n".join(citation_line(c, names, shown) for c in citations)
     return [section(p) for p in split_text(body)]
 
 
@@ -160,7 +165,7 @@ def answer_blocks(
         tail = sources_blocks("Nearest sources", answer.nearest, names)
         head = ":grey_question: " + to_mrkdwn(answer.text)
     else:
-        tail = sources_blocks("Sources", answer.citations, names)
+        tail = sources_blocks("Sources", answer.citations, names, shown=answer.text)
         head = to_mrkdwn(answer.text)
     tail = ([{"type": "divider"}] + tail if tail else []) + [context(context_line(answer, names))]
     if answer_id:
