@@ -324,7 +324,7 @@ def test_unknown_source_and_bad_date_errors(small_assistant) -> None:  # type: i
     from bot.errors import SourceError
     from bot.tracking.briefing import build_briefing
     from bot.tracking.timeline import DateError, parse_date
-    from bot.tracking_cli import register
+    from bot.cli.tracking import register
 
     with pytest.raises(SourceError) as err:
         build_briefing(small_assistant, "atlantis act")

@@ -1,7 +1,6 @@
-"""CLI commands for policy tracking: ``brief``, ``timeline``, ``changes``, ``watch``.
+"""The tracking commands: ``brief``, ``timeline``, ``changes`` and ``watch``.
 
-``bot/cli.py`` calls :func:`register` with its typer app. Errors are
-``BotError``s: the CLI's ``main`` prints them as one line plus help.
+Errors are ``BotError``s: the CLI's ``main`` prints them as one line plus help.
 """
 
 from __future__ import annotations
@@ -11,22 +10,18 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.text import Text
 
-from .config import get_settings
-from .errors import BotError
-
-out = Console()
-err = Console(stderr=True)
-
-
-def _indented(markup: str, indent: int) -> None:
-    """Print rich markup wrapped to the console width, every line indented, no trailing spaces."""
-    for part in Text.from_markup(markup).wrap(out, max(20, out.size.width - indent)):
-        part.rstrip()
-        out.print(Text(" " * indent) + part, highlight=False, soft_wrap=True)
+from ..config import get_settings
+from ..errors import BotError
+from ..slack.app import make_client
+from ..slack.tokens import bot_token
+from ..sources import load_manifest
+from ..tracking.change_views import render_ops, summary_lines, unit_diff_lines, unit_heading
+from ..tracking.changes import change_sets
+from ..tracking.timeline import before_text, format_date, load_timeline, parse_date, timeline_markdown, timeline_rows
+from ..tracking.watch import parse_every, watch as run_watch
+from .common import err, indented, out
 
 
 def brief(
@@ -36,8 +31,9 @@ def brief(
     lang: Annotated[str, typer.Option("--lang", help="Language of the briefing's headings and dates: en or nl")] = "en",
 ) -> None:
     """A one-screen briefing on a source: what changed, what falls due, what it requires; every line cited."""
-    from .assistant import Assistant
-    from .tracking.briefing import build_briefing, render_markdown, render_rich
+    # heavy (the briefing retrieves: Chroma, numpy, openai, ~1 s); every other command starts without them
+    from ..assistant import Assistant
+    from ..tracking.briefing import build_briefing, render_markdown, render_rich
 
     if fmt not in ("rich", "md", "json"):
         raise BotError(f"Unknown format {fmt!r}.", help="Use --format rich, md or json.")
@@ -62,9 +58,6 @@ def timeline(
     fmt: Annotated[str, typer.Option("--format", help="rich (default), md or json")] = "rich",
 ) -> None:
     """Every dated provision: when it applies, falls due or ends, read from the texts."""
-    from .sources import load_manifest
-    from .tracking.timeline import before_text, format_date, load_timeline, parse_date, timeline_markdown, timeline_rows
-
     if fmt not in ("rich", "md", "json"):
         raise BotError(f"Unknown format {fmt!r}.", help="Use --format rich, md or json.")
     s = get_settings()
@@ -99,7 +92,7 @@ def timeline(
         lines += [f"[dim]({escape(e.computed)})[/]"] if e.computed else []
         lines += [f"[dim]{escape(before_text(e))}: “{escape(e.before.citation.quote)}”[/]"] if e.before is not None else []
         for line in lines:
-            _indented(line, 20)
+            indented(line, 20)
 
 
 def changes(
@@ -109,9 +102,6 @@ def changes(
     full: Annotated[bool, typer.Option("--full", help="Print every changed passage in full")] = False,
 ) -> None:
     """Units added, removed or changed between consecutive versions of each text."""
-    from .tracking.changes import change_sets
-    from .tracking.timeline import parse_date
-
     s = get_settings()
     sets = change_sets(s, source, since=parse_date(since) if since else None)
     if as_json:
@@ -121,8 +111,6 @@ def changes(
         why = f"none whose newer text is dated on or after {since}" if since else "every text has a single version (or none is synced)"
         out.print(f"No change sets: {why}.")
         return
-    from .tracking.change_views import render_ops, summary_lines, unit_diff_lines, unit_heading
-
     width = min(out.size.width, 100)
     for cs in sets:
         for i, line in enumerate(summary_lines(cs, width=width)):
@@ -139,9 +127,9 @@ def changes(
                     text = render_ops(ops, lambda t: f"[red strike]{escape(t)}[/]", lambda t: f"[green bold]{escape(t)}[/]", escape)
                 else:
                     text = escape(render_ops(ops, lambda t: f"[-{t}-]", lambda t: f"{{+{t}+}}"))
-                _indented(f"[dim]{escape(ref)}:[/] {text}", 4)
+                indented(f"[dim]{escape(ref)}:[/] {text}", 4)
             if len(shown) < len(rows):
-                _indented(f"[dim]… {len(rows) - len(shown)} more passages (--full)[/]", 4)
+                indented(f"[dim]… {len(rows) - len(shown)} more passages (--full)[/]", 4)
         out.print()
 
 
@@ -151,10 +139,6 @@ def watch(
     mirror: Annotated[Optional[Path], typer.Option("--mirror", help="Sync from a local mirror folder")] = None,
 ) -> None:
     """Sync on a schedule, then index, then post new change sets to POLICYBOT_DIGEST_CHANNEL."""
-    from .slack.app import make_client
-    from .slack.tokens import bot_token
-    from .tracking.watch import parse_every, watch as run_watch
-
     seconds = parse_every(every)
     s = get_settings()
     run_watch(s, every=seconds, once=once, mirror=mirror, log=lambda m: err.print(f"[dim]watch[/] {escape(m)}"),
