@@ -117,3 +117,22 @@ def test_slack_shows_each_quote_once(small_assistant) -> None:  # type: ignore[n
     for c in answer.citations:
         snippet = " ".join(c.quote.split())[:60]
         assert rendered.count(snippet) == 1, snippet
+
+
+def test_the_cli_shows_each_quote_once_and_no_empty_link_lines(small_data_dir) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "POLICYBOT_DATA_DIR": str(small_data_dir), "COLUMNS": "80"}
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "How long can the crisis stage last under the Chips Act?"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stderr
+    flat = " ".join(run.stdout.split())
+    assert flat.count("shall not exceed 12 months") == 1, run.stdout
+    lines = run.stdout.splitlines()
+    assert all(line.strip() for line in lines[lines.index("Sources"):-1]), run.stdout
+    urls = [line.strip() for line in lines if "eur-lex.europa.eu" in line]
+    assert urls and all(u.startswith("https://") and " " not in u for u in urls), run.stdout

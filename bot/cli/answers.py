@@ -32,12 +32,15 @@ def render_answer(answer: Answer, show_trace: bool = False) -> None:
     if cites:
         out.print()
         out.print("[bold]Sources[/]" if answer.citations else "[bold]Nearest sources[/]")
+    shown = " ".join(answer.text.split())
     for c in cites:
         note = f" [dim]({escape(c.note)})[/]" if c.note else ""
         out.print(f" [{c.n}] [cyan]{escape(c.title.split(' — ')[0])}, {escape(c.ref)}[/]{note}")
-        out.print(f"     [link={c.url}]{escape(c.url)}[/link]")
-        quote = c.quote if len(c.quote) < 300 else c.quote[:297] + "…"
-        out.print(f"     [dim]“{escape(quote)}”[/]")
+        if c.url:  # unwrapped, so that a long link is never broken in the middle
+            out.print(f"     [link={c.url}]{escape(c.url)}[/link]", soft_wrap=True)
+        if " ".join(c.quote.split()) not in shown:  # each quote is shown once: the answer may quote it already
+            quote = c.quote if len(c.quote) < 300 else c.quote[:297] + "…"
+            out.print(f"     [dim]“{escape(quote)}”[/]")
     if answer.as_of:
         versions = ", ".join(f"{v.source} ({v.language}) {v.date or v.version}" for v in answer.as_of)
         out.print(f"[dim]mode: {answer.mode} · as of: {versions} · {answer.timings.get('total_ms', 0):.0f} ms[/]")
