@@ -131,7 +131,7 @@ class Assistant:
         q_lang = lang or detect_language(text)
         # The gate runs before any answerer: instructions to the bot are dropped (a real question
         # beside them is answered alone), and what no legal text can answer is refused.
-        screened = gate.screen(text, q_lang)
+        screened = gate.screen(text, q_lang, self.settings.knowledge_dir)
         if screened.refusal is not None and not screened.refusal.nearest:
             return self._refuse(question, q_lang, screened.refusal, [], k), []
         asked = self.standalone(screened.question, history)

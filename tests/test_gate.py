@@ -84,7 +84,7 @@ def test_instructions_to_the_bot_get_one_polite_line_and_no_quotes(small_assista
     assert answer.citations == [] and answer.nearest == []
     assert len(answer.text.splitlines()) == 1
     lang = "nl" if question.startswith("Negeer") else "en"
-    assert answer.text == gate.load_kinds()[0].sentences[lang]
+    assert answer.text == gate.load_kinds(small_assistant.settings.knowledge_dir / gate.KINDS_FILE)[0].sentences[lang]
 
 
 def test_a_real_question_beside_an_injection_is_answered_alone(small_assistant) -> None:  # type: ignore[no-untyped-def]

@@ -69,7 +69,8 @@ UNIT_NAMES = {
     "rct": {"en": "recital {n}", "nl": "overweging {n}"},
 }
 
-KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
+#: Beside the manifest, in the configured knowledge dir (``POLICYBOT_KNOWLEDGE_DIR``).
+KINDS_FILE = "answerability.toml"
 _SENTENCE_END = re.compile(r"(?<=[.?!:])\s+|\n+")
 #: A question word or mark that shows a sentence asks something.
 _ASKS = re.compile(r"\?|^\s*(what|which|who|when|how|is|are|does|do|can|could|may|must|should|wat|welke|wie|wanneer|hoe|"
@@ -106,7 +107,7 @@ class Kind:
 
 
 @lru_cache(maxsize=4)
-def load_kinds(path: Path = KNOWLEDGE / "answerability.toml") -> tuple[Kind, ...]:
+def load_kinds(path: Path) -> tuple[Kind, ...]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return tuple(
         Kind(k["id"], tuple(re.compile(p, re.I) for p in k["patterns"]), {"en": k["en"], "nl": k["nl"]})
@@ -119,9 +120,9 @@ def _matches(kind: Kind, text: str) -> bool:
     return any(p.search(folded) for p in kind.patterns)
 
 
-def screen(text: str, lang: str) -> Screened:
+def screen(text: str, lang: str, knowledge_dir: Path) -> Screened:
     """Drop instructions to the bot; refuse what no legal text can answer."""
-    kinds = {k.id: k for k in load_kinds()}
+    kinds = {k.id: k for k in load_kinds(knowledge_dir / KINDS_FILE)}
     instruction = kinds.get("instruction")
     kept, dropped = [], []
     for sentence in _SENTENCE_END.split(text):
