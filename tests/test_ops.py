@@ -26,6 +26,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Settings
+from bot.metrics import record_watch_run
 from bot.slack import build_app
 from bot.slack.healthcheck import Health
 from bot.slack.server import make_server
@@ -235,6 +236,13 @@ def test_container_healthcheck_asks_healthz(tmp_path: Path, slack_api: FakeSlack
         assert dropped.returncode == 1 and "503" in dropped.stderr
         status, body, _ = get(f"http://127.0.0.1:{port}/readyz")  # no index loader: never ready
         assert status == 503 and json.loads(body)["checks"]["socket"]["ok"] is False
+        assert json.loads(body)["last_watch_run"] is None
+        record_watch_run(settings, ok=True, synced=3)  # what a watch run leaves in the data dir
+        ready = json.loads(get(f"http://127.0.0.1:{port}/readyz")[1])
+        assert ready["last_watch_run"] and ready["last_watch_ok"] is True
+        found = samples(get(f"http://127.0.0.1:{port}/metrics")[1])
+        assert total(found, "policybot_last_watch_success_timestamp_seconds") == \
+            total(found, "policybot_last_watch_run_timestamp_seconds") > 0
     finally:
         server.shutdown()
         server.server_close()

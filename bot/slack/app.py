@@ -60,12 +60,12 @@ class CountSlackErrors(RetryHandler):
     def can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
                   error: Exception | None = None) -> bool:
         method = urlsplit(request.url).path.rsplit("/", 1)[-1]
-        if error is not None:
-            count_slack_error(method, describe(error))
-        elif response is not None and response.status_code != 200:
+        if response is not None and response.status_code != 200:
             count_slack_error(method, f"http_{response.status_code}")
         elif response is not None and isinstance(response.body, dict) and response.body.get("ok") is False:
             count_slack_error(method, str(response.body.get("error") or "unknown"))
+        elif error is not None:  # no answer at all: the connection failed
+            count_slack_error(method, type(error).__name__)
         return False
 
 
