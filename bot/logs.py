@@ -44,9 +44,17 @@ def log_questions() -> bool:
     return os.environ.get("POLICYBOT_LOG_QUESTIONS", "").strip().lower() in ("1", "true", "yes")
 
 
-def configure_json_logging(level: int = logging.INFO) -> logging.Handler:
-    """Replace the root handlers with one that writes JSON lines to stderr; returns it."""
+def configure_json_logging(level: int = logging.INFO) -> logging.Handler | None:
+    """Send the root logger's records to stderr as JSON lines; returns the handler.
+
+    Like ``logging.basicConfig``, it does nothing (None) when the root logger already has a handler: whoever
+    set one up (a test runner, a program embedding the bot) keeps it.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return None
     handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)  # also for libraries that set their own loggers to DEBUG (bm25s does)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_SHARED,
         processors=[
@@ -55,9 +63,6 @@ def configure_json_logging(level: int = logging.INFO) -> logging.Handler:
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
     ))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
     return handler

@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Settings
 from bot.metrics import record_watch_run
+from bot.retrieval import Retriever
 from bot.slack import build_app
 from bot.slack.healthcheck import Health
 from bot.slack.server import make_server
@@ -271,6 +272,29 @@ def test_slack_api_errors_are_counted(tmp_path: Path, slack_api: FakeSlackAPI) -
                 total(before, "policybot_slack_api_errors_total", **labels) + 1, labels
         assert total(after, "policybot_questions_total", outcome="answered") == \
             total(before, "policybot_questions_total", outcome="answered") + 1
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_index_built_after_start_up_is_loaded_by_readyz(tmp_path: Path, small_data_dir: Path) -> None:
+    data = tmp_path / "data"
+    settings = Settings(data_dir=data, _env_file=None)  # type: ignore[call-arg]
+    health = Health(settings, load=lambda: Retriever(settings), retry_seconds=0)
+    assert health.load_index() is False  # no index yet
+    server = make_server(None, "127.0.0.1", 0, signing_secret="", health=health)  # the probes alone (Socket Mode)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        status, body, _ = get(base + "/readyz")
+        assert status == 503 and json.loads(body)["checks"]["index"]["ok"] is False
+        shutil.copytree(small_data_dir, data, dirs_exist_ok=True)  # an indexer finished meanwhile
+        deadline = time.monotonic() + WAIT
+        while not (index := json.loads(get(base + "/readyz")[1])["checks"]["index"])["ok"]:
+            assert time.monotonic() < deadline, index
+            time.sleep(0.2)
+        assert index["chunks"] > 0
+        assert total(samples(get(base + "/metrics")[1]), "policybot_index_loaded") == 1
     finally:
         server.shutdown()
         server.server_close()

@@ -41,6 +41,8 @@ if TYPE_CHECKING:  # for annotations only: the container's HEALTHCHECK imports t
 
 log = logging.getLogger(__name__)
 
+RETRY_SECONDS = 30.0  # after a failed load, /readyz tries again at most this often
+
 
 def check_store(path: Path, *, required: bool) -> str | None:
     """None if the SQLite file at ``path`` opens read-only and passes ``PRAGMA quick_check``; else why not."""
@@ -68,6 +70,8 @@ class Health:
     retriever: Retriever | None = None
     load_error: str | None = None
     loading: bool = False
+    attempted: float | None = None  # time.monotonic() of the last load
+    retry_seconds: float = RETRY_SECONDS
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- start-up ------------------------------------------------------------------
@@ -77,7 +81,7 @@ class Health:
             self.load_error = "no index loader configured"
             return False
         with self._lock:
-            self.loading, self.load_error = True, None
+            self.loading, self.load_error, self.attempted = True, None, time.monotonic()
         started = time.perf_counter()
         try:
             retriever = self.load()
@@ -120,7 +124,13 @@ class Health:
 
     def _index(self) -> dict[str, Any]:
         with self._lock:
+            retry = (self.retriever is None and self.load is not None and not self.loading and self.attempted is not None
+                     and time.monotonic() - self.attempted >= self.retry_seconds)
+            if retry:  # an index built since the last try serves without a restart
+                self.loading = True
             retriever, error, loading = self.retriever, self.load_error, self.loading
+        if retry:
+            threading.Thread(target=self.load_index, name="policybot-index-load", daemon=True).start()
         if retriever is None:
             return {"ok": False, "detail": "loading" if loading else (error or "not loaded")}
         state = retriever.snapshot.state
