@@ -159,10 +159,12 @@ def test_not_ready_without_an_index_but_live_and_logging_the_question_when_asked
     assert ready["last_watch_run"] is None
 
     slack = SlackRequests(bot.base + "/slack/events", slack_api.url)
-    assert slack.event(slack.mention("What does the AI Act ban?"), event_id="EvOPSFAIL01").status == 200
+    pasted = "xoxb-4242-pastedbyuser"  # a token pasted into a question never reaches the logs
+    question = f"What does the AI Act ban? My token is {pasted}"
+    assert slack.event(slack.mention(question), event_id="EvOPSFAIL01").status == 200
     assert slack_api.wait_for("chat.postMessage", timeout=WAIT)  # the user hears that it failed
     line = bot.question_line("EvOPSFAIL01")
-    assert line["outcome"] == "failed" and line["question"] == "What does the AI Act ban?"
+    assert line["outcome"] == "failed" and line["question"] == "What does the AI Act ban? My token is xoxb-***"
     assert line["level"] == "info" and line["logger"] == "policybot.questions" and line["cited_units"] == []
 
     status, text, ctype = get(bot.base + "/metrics")
@@ -172,7 +174,7 @@ def test_not_ready_without_an_index_but_live_and_logging_the_question_when_asked
     assert total(found, "policybot_index_loaded") == 0
     for line in bot.lines:  # every line the bot wrote is one JSON object, and no secret is in any
         assert isinstance(json.loads(line), dict), line
-        assert BOT_TOKEN not in line and SIGNING_SECRET not in line
+        assert BOT_TOKEN not in line and SIGNING_SECRET not in line and pasted not in line
 
 
 def test_ready_with_an_index_metrics_and_one_question_line(

@@ -28,6 +28,7 @@ from .blocks import Block, answer_blocks, fallback_text, shorten
 from .context import SlackContext
 from .delivery import describe, is_transient, with_retries
 from .history import thread_history
+from .redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +154,10 @@ def _answer(ctx: SlackContext, client: WebClient, place: Place, question: str) -
             answer = ctx.answerer.ask(question, history=history or None)
         except Exception as exc:  # noqa: BLE001 - the user must hear back whatever failed
             log.exception("answering failed in channel %s", place.channel)
-            record_question("slack", question=question, answer=None, seconds=time.perf_counter() - started,
+            record_question("slack", question=redact(question), answer=None, seconds=time.perf_counter() - started,
                             event_id=place.event_id, channel=place.channel)
             return _reply(ctx, client, place, failure_text(exc))
-        record_question("slack", question=question, answer=answer, seconds=time.perf_counter() - started,
+        record_question("slack", question=redact(question), answer=answer, seconds=time.perf_counter() - started,
                         event_id=place.event_id, channel=place.channel)
         text, blocks = answer_message(ctx, answer)
         undelivered = _reply(ctx, client, place, text, blocks)
