@@ -15,17 +15,20 @@ and the event is released so that Slack's next delivery of it is answered.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
 
 from ..errors import BotError
+from ..logs import record_question
 from ..models import Answer
 from .blocks import Block, answer_blocks, fallback_text, shorten
 from .context import SlackContext
 from .delivery import describe, is_transient, with_retries
 from .history import thread_history
+from .redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +149,16 @@ def _answer(ctx: SlackContext, client: WebClient, place: Place, question: str) -
                 return Undelivered(FAILED, exc)
             log.exception("could not read the thread in %s", place.channel)
             return _reply(ctx, client, place, failure_text(exc))
+        started = time.perf_counter()
         try:
             answer = ctx.answerer.ask(question, history=history or None)
         except Exception as exc:  # noqa: BLE001 - the user must hear back whatever failed
             log.exception("answering failed in channel %s", place.channel)
+            record_question("slack", question=redact(question), answer=None, seconds=time.perf_counter() - started,
+                            event_id=place.event_id, channel=place.channel)
             return _reply(ctx, client, place, failure_text(exc))
+        record_question("slack", question=redact(question), answer=answer, seconds=time.perf_counter() - started,
+                        event_id=place.event_id, channel=place.channel)
         text, blocks = answer_message(ctx, answer)
         undelivered = _reply(ctx, client, place, text, blocks)
         if undelivered is None or is_transient(undelivered.error):

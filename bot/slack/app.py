@@ -12,33 +12,61 @@ database cannot be opened.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPException
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from ..config import Settings
 from ..errors import BotError, SlackConfigError
+from ..logs import configure_json_logging
+from ..metrics import count_slack_error
 from .briefings import Briefings
 from .context import Answerer, SlackContext
 from .delivery import Backoff, describe
+from .healthcheck import Health
 from .listeners import register_listeners
 from .redact import install_redaction
 from .server import make_server
 from .tokens import APPS_PAGE, app_token, bot_token, signing_secret
 
+if TYPE_CHECKING:
+    from ..assistant import Assistant
+
 log = logging.getLogger(__name__)
 
 WORKERS = 4  # answering is CPU-bound: more threads only starve the acks (ack p95 488 ms with 16, 68 ms with 4)
 REFUSED_TOKEN = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
+
+
+class CountSlackErrors(RetryHandler):
+    """Counts each failed Web API try in ``policybot_slack_api_errors`` and never asks for a retry.
+
+    slack_sdk shows every try's response or error to each retry handler in turn, and Bolt copies the handlers
+    into the client it makes for each request, so this sees every call the app makes. It goes first: a
+    handler that retries ends the round.
+    """
+
+    def can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                  error: Exception | None = None) -> bool:
+        method = urlsplit(request.url).path.rsplit("/", 1)[-1]
+        if response is not None and response.status_code != 200:
+            count_slack_error(method, f"http_{response.status_code}")
+        elif response is not None and isinstance(response.body, dict) and response.body.get("ok") is False:
+            count_slack_error(method, str(response.body.get("error") or "unknown"))
+        elif error is not None:  # no answer at all: the connection failed
+            count_slack_error(method, type(error).__name__)
+        return False
 
 
 def make_client(settings: Settings, token: str) -> WebClient:
@@ -47,7 +75,8 @@ def make_client(settings: Settings, token: str) -> WebClient:
     return WebClient(
         token=token,
         base_url=base_url,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3)],
+        retry_handlers=[CountSlackErrors(), ConnectionErrorRetryHandler(max_retry_count=2),
+                        RateLimitErrorRetryHandler(max_retry_count=3)],
     )
 
 
@@ -132,7 +161,7 @@ def build_app(
     return app, ctx
 
 
-def default_answerer(settings: Settings) -> Answerer:
+def default_answerer(settings: Settings) -> Assistant:
     from ..assistant import Assistant
 
     return Assistant(settings)
@@ -144,8 +173,20 @@ def _exit_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
+def _warm(answerer: Assistant) -> Any:
+    """Load the index and answer one question (extractive: no LLM call), so the first real one pays no loading."""
+    answerer.ask("What does the AI Act ban?", mode="extractive")
+    return answerer.retriever
+
+
 def run_slack(settings: Settings, *, http: bool, host: str = "127.0.0.1", port: int = 3000) -> None:
-    """Run until interrupted. Socket Mode needs SLACK_APP_TOKEN; HTTP mode needs SLACK_SIGNING_SECRET."""
+    """Run until interrupted. Socket Mode needs SLACK_APP_TOKEN; HTTP mode needs SLACK_SIGNING_SECRET.
+
+    Logs are JSON lines on stderr. The index loads in the background as soon as the server is up; ``/readyz``
+    answers 503 until it serves. In Socket Mode the probes are served on POLICYBOT_HEALTH_HOST (default
+    127.0.0.1) : POLICYBOT_HEALTH_PORT when that is set.
+    """
+    configure_json_logging()
     install_redaction()
     # slack_sdk logs every failed try and retry of a call, then raises; policybot logs each failure once, with
     # what it means (a start-up error line, a retry warning, an undelivered answer), so its lines are noise.
@@ -155,10 +196,13 @@ def run_slack(settings: Settings, *, http: bool, host: str = "127.0.0.1", port: 
     xapp = None if http else app_token(settings)
     secret = signing_secret(settings) if http else ""
     client = make_client(settings, token)
-    app, _ = build_app(settings, answerer=default_answerer(settings), http=http, client=client)
+    answerer = default_answerer(settings)
+    app, _ = build_app(settings, answerer=answerer, http=http, client=client)
+    health = Health(settings, load=lambda: _warm(answerer))
     if http:
-        server = make_server(app, host, port, signing_secret=secret)
+        server = make_server(app, host, port, signing_secret=secret, health=health)
         log.info("policybot Slack app listening on http://%s:%s/slack/events", host, server.server_address[1])
+        health.load_in_background()
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -170,5 +214,14 @@ def run_slack(settings: Settings, *, http: bool, host: str = "127.0.0.1", port: 
 
         assert xapp is not None
         _check_app_token(client, settings, xapp)
+        handler = SocketModeHandler(app, xapp)
+        health.socket_connected = handler.client.is_connected
+        health_port = os.environ.get("POLICYBOT_HEALTH_PORT", "").strip()
+        if health_port.isdigit():
+            probes = make_server(None, os.environ.get("POLICYBOT_HEALTH_HOST", "127.0.0.1"), int(health_port),
+                                 signing_secret="", health=health)
+            threading.Thread(target=probes.serve_forever, name="policybot-probes", daemon=True).start()
+            log.info("health probes on http://%s:%s/healthz", *probes.server_address[:2])
+        health.load_in_background()
         log.info("policybot Slack app connecting in Socket Mode")
-        SocketModeHandler(app, xapp).start()
+        handler.start()

@@ -1,4 +1,10 @@
-"""A small threaded HTTP server for HTTP mode: ``POST /slack/events`` into Bolt, ``GET /healthz``.
+"""A small threaded HTTP server: ``POST /slack/events`` into Bolt; ``GET /healthz``, ``/readyz``, ``/metrics``.
+
+``/healthz`` is liveness (``ok``, or 503 when Socket Mode's socket is down),
+``/readyz`` answers 503 with a JSON body of its checks until the index is
+loaded and the stores and Chroma answer, then 200; ``/metrics`` is Prometheus
+text (:mod:`bot.slack.healthcheck` has the checks). In Socket Mode the same
+server runs without an app, for the probes only.
 
 Every Slack request (events, slash commands, interactivity) goes to the same
 path. The server checks the framing and the signature on the raw bytes before
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,10 +26,15 @@ from urllib.parse import urlsplit
 
 from slack_bolt import App, BoltRequest
 
+from ..metrics import CONTENT_TYPE_LATEST, render
+from .healthcheck import Health
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
 MAX_BODY = 1_000_000
 MAX_AGE = 5 * 60  # Slack's rule: refuse requests signed more than five minutes ago (replays)
 READ_TIMEOUT = 10.0  # seconds a client may take to send its request
@@ -47,8 +59,13 @@ def content_length(values: list[str] | None) -> int | None:
     return int(values[0])
 
 
-def make_server(app: App, host: str, port: int, *, signing_secret: str) -> ThreadingHTTPServer:
-    """A server bound to ``host:port`` (port 0 picks a free one); call ``serve_forever()``."""
+def make_server(app: App | None, host: str, port: int, *, signing_secret: str, health: Health | None = None
+                ) -> ThreadingHTTPServer:
+    """A server bound to ``host:port`` (port 0 picks a free one); call ``serve_forever()``.
+
+    ``app`` None serves the probes only (Socket Mode). Without ``health``, ``/healthz`` says ``ok`` while the
+    server runs and ``/readyz`` answers 503 (nothing can say the bot is ready).
+    """
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -73,14 +90,21 @@ def make_server(app: App, host: str, port: int, *, signing_secret: str) -> Threa
             self._send(status, why.encode(), {"Content-Type": ["text/plain"]})
 
         def do_GET(self) -> None:  # noqa: N802
-            if urlsplit(self.path).path == HEALTH_PATH:
-                self._send(200, b"ok", {"Content-Type": ["text/plain"]})
+            path = urlsplit(self.path).path
+            if path == HEALTH_PATH:
+                live, why = health.live() if health else (True, "ok")
+                self._send(200 if live else 503, why.encode(), {"Content-Type": ["text/plain"]})
+            elif path == READY_PATH:
+                ready, body = health.ready() if health else (False, {"ready": False, "checks": {}})
+                self._send(200 if ready else 503, json.dumps(body).encode(), {"Content-Type": ["application/json"]})
+            elif path == METRICS_PATH:
+                self._send(200, health.metrics() if health else render(), {"Content-Type": [CONTENT_TYPE_LATEST]})
             else:
                 self._send(404, b"not found")
 
         def do_POST(self) -> None:  # noqa: N802
             url = urlsplit(self.path)
-            if url.path != EVENTS_PATH:
+            if url.path != EVENTS_PATH or app is None:
                 self.close_connection = True
                 self._send(404, b"not found")
                 return
