@@ -185,7 +185,9 @@ def test_ready_with_an_index_metrics_and_one_question_line(
     bot = bot_factory(data)
     status, ready = bot.readiness(lambda s, _body: s == 200)
     index = ready["checks"]["index"]
-    state = json.loads(next(data.glob("index/*/g*/state.json")).read_text())
+    # The generation that serves is the one the pointer names (other tests may have built more).
+    pointer = json.loads(next(data.glob("index/*/current.json")).read_text())
+    state = json.loads(next(data.glob(f"index/*/g{pointer['generation']}/state.json")).read_text())
     assert index["ok"] and index["generation"] == state["generation"] and index["chunks"] == state["chunks"]
     assert index["age_seconds"] >= 0 and ready["checks"]["chroma"]["ok"] and ready["checks"]["state_db"]["ok"]
 
