@@ -143,10 +143,6 @@ def screen(text: str, lang: str, knowledge_dir: Path) -> Screened:
 
 # -- references to units ------------------------------------------------------------------
 
-_ROMANS = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"), (10, "x"),
-           (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
-
-
 def _roman_value(text: str) -> int:
     values = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
     total = 0
@@ -239,9 +235,6 @@ def not_indexed_notice(acts: list[ForeignAct], lang: str, *, answered: bool) -> 
         return NOT_INDEXED_NOTE[lang].format(acts=names)
     return NOT_INDEXED[lang].format(acts=names, it=IT[lang][len(acts) > 1])
 
-
-def fact_type_notice(lang: str) -> str:
-    return NO_NUMBER[lang]
 
 
 #: A term whose rarity (idf) is at least this share of the rarest possible is specific enough to

@@ -7,7 +7,6 @@ heading, then the cited passages themselves.
 
 from __future__ import annotations
 
-LEAD = {"en": "The sources say:", "nl": "De bronnen zeggen:"}
 NEAREST = {"en": "Nearest sources:", "nl": "Dichtstbijzijnde bronnen:"}
 SOURCES = {
     "en": "The indexed sources are official texts ({texts}) and {other}.",
@@ -38,31 +37,14 @@ EXCEPTED = {
     "en": "No: {label} makes an exception for it: “{span}” [{n}].",
     "nl": "Nee: {label} maakt er een uitzondering voor: “{span}” [{n}].",
 }
-#: An obligation question answered by a provision with an addressee ("Deployers shall ...").
-OBLIGATION = {
-    "en": "Yes: {label} is an obligation of {addressee} [{n}].",
-    "nl": "Ja: {label} is een verplichting van {addressee} [{n}].",
-}
+#: A provision with an addressee ("Deployers shall ..."): whose duties it sets out.
 DUTIES = {
     "en": "{label} sets out what {addressee} must do [{n}].",
     "nl": "{label} bepaalt wat {addressee} moeten doen [{n}].",
 }
-DEFINED = {"en": "{label} defines it [{n}].", "nl": "{label} definieert het [{n}]."}
 #: Anything else: where the answer is.
 WHERE = {"en": "{label} answers this [{n}].", "nl": "{label} beantwoordt dit [{n}]."}
-ALSO = {"en": "See also {labels}.", "nl": "Zie ook {labels}."}
 
-#: Whether a cited AI Act provision applies on the day of the answer, and from when.
-APPLIES = {"en": "applies from {date}", "nl": "van toepassing vanaf {date}"}
-APPLIES_TODAY = {"en": "applies today, since {date}", "nl": "van toepassing sinds {date}"}
-NOT_YET = {"en": "not yet: applies from {date}", "nl": "nog niet: van toepassing vanaf {date}"}
-
-NOTES = {
-    "amended": {"en": "as amended by {act}", "nl": "zoals gewijzigd bij {act}"},
-    "inserted": {"en": "inserted by {act}", "nl": "ingevoegd bij {act}"},
-    "predates": {"en": "this language version predates {act}", "nl": "deze taalversie dateert van vóór {act}"},
-    "current": {"en": "current wording", "nl": "huidige tekst"},
-}
 
 MONTHS = {
     "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
