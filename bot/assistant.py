@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from .answering import gate
 from .answering.compose import abstention, sources_sentence
@@ -13,6 +16,7 @@ from .answering.extractive import ExtractiveAnswerer
 from .answering.llm import LLMAnswerer
 from .config import Settings, get_settings
 from .errors import BotError
+from .generations import TIMELINE
 from .models import Answer, Citation, SourceVersion, Unit
 from .prompts import check_prompts
 from .query import Query, clean_question, detect_language, parse_query
@@ -22,25 +26,79 @@ from .tracking.applies import citation_dates
 from .tracking.build import load_timeline
 from .tracking.entries import Timeline
 from .tracking.timeline import answer_from_timeline
+from .versions import VersionStore
+
+
+@dataclass
+class Serving:
+    """One loaded index generation and what is derived from it (replaced whole by a swap)."""
+
+    retriever: Retriever
+    units: dict[str, list[Unit]] | None = None
+    timeline: Timeline | None = None
 
 
 class Assistant:
-    """Holds the loaded index, the retriever and the answerers; reuse one per process."""
+    """Holds the loaded index, the retriever and the answerers; reuse one per process.
+
+    The index generation that serves can be replaced while questions are being answered
+    (:meth:`swap`, used by :mod:`bot.serving`): each question is answered from the generation
+    that served when it arrived, whole.
+    """
 
     def __init__(self, settings: Settings | None = None, retriever: Retriever | None = None) -> None:
         self.settings = settings or get_settings()
         check_prompts(self.settings)  # a broken template fails at start-up, whatever the mode
         self.manifest: Manifest = load_manifest(self.settings.manifest_path)
-        self._retriever = retriever
+        self._serving: Serving | None = Serving(retriever) if retriever else None
+        self._load_lock = threading.Lock()
+        self._pinned = threading.local()
         self._llm: LLMAnswerer | None = None
-        self._units: dict[str, list[Unit]] | None = None
-        self._timeline: Timeline | None = None
+        self.before_question: Callable[[], None] | None = None  # e.g. a check for a newer generation
+
+    @property
+    def serving(self) -> Serving:
+        pinned: Serving | None = getattr(self._pinned, "serving", None)
+        if pinned is not None:
+            return pinned
+        serving = self._serving
+        if serving is None:
+            with self._load_lock:
+                if self._serving is None:
+                    self._serving = Serving(Retriever(self.settings))
+                serving = self._serving
+        return serving
 
     @property
     def retriever(self) -> Retriever:
-        if self._retriever is None:
-            self._retriever = Retriever(self.settings)
-        return self._retriever
+        return self.serving.retriever
+
+    def swap(self, retriever: Retriever) -> None:
+        """Serve ``retriever`` from the next question on (questions being answered finish on the old one)."""
+        self._serving = Serving(retriever)
+
+    @contextmanager
+    def pinned(self) -> Iterator[Serving]:
+        """Answer everything inside from one generation, even if a swap happens meanwhile."""
+        outer = getattr(self._pinned, "serving", None)
+        self._pinned.serving = outer or self.serving
+        try:
+            yield self._pinned.serving
+        finally:
+            self._pinned.serving = outer
+
+    def _timeline_of(self, serving: Serving) -> Timeline | None:
+        """The timeline of the synced texts; on a host with none (a bot replica), the one its generation stores."""
+        if serving.timeline is None:
+            stored = serving.retriever.snapshot.folder / TIMELINE
+            try:
+                if stored.exists() and not VersionStore(self.settings.versions_dir).list():
+                    serving.timeline = Timeline.model_validate_json(stored.read_text(encoding="utf-8"))
+                else:
+                    serving.timeline = load_timeline(self.settings, self.manifest)
+            except (BotError, OSError, ValueError):
+                return None
+        return serving.timeline
 
     @property
     def extractive(self) -> ExtractiveAnswerer:
@@ -49,13 +107,11 @@ class Assistant:
     def applies(self, citation: Citation) -> str:
         """From when a cited provision applies, and whether today, in the citation's language;
         from the same timeline as ``policybot timeline``, so the two never disagree."""
-        if self._timeline is None:
-            try:
-                self._timeline = load_timeline(self.settings, self.manifest)
-            except BotError:
-                return ""
+        timeline = self._timeline_of(self.serving)
+        if timeline is None:
+            return ""
         lang = "nl" if citation.language == "nl" else "en"
-        return citation_dates(citation, timeline=self._timeline).label(lang)
+        return citation_dates(citation, timeline=timeline).label(lang)
 
     def retrieve(
         self, question: str, *, source: str | None = None, lang: str | None = None, k: int | None = None
@@ -76,13 +132,11 @@ class Assistant:
         """The timeline's application dates (when an act or its parts apply or enter into force):
         what a 'since when / from when' question asks. Deadlines inside provisions are answered
         from the passages that set them."""
-        if self._timeline is None:
-            try:
-                self._timeline = load_timeline(self.settings, self.manifest)
-            except BotError:
-                return None
-        return self._timeline.model_copy(
-            update={"entries": [e for e in self._timeline.entries if e.kind in ("applies", "entry into force")]}
+        timeline = self._timeline_of(self.serving)
+        if timeline is None:
+            return None
+        return timeline.model_copy(
+            update={"entries": [e for e in timeline.entries if e.kind in ("applies", "entry into force")]}
         )
 
     def carried_source(self, question: str, history: list[tuple[str, str]] | None) -> str | None:
@@ -125,6 +179,22 @@ class Assistant:
         on_token: Callable[[str], None] | None = None,
     ) -> tuple[Answer, list[Result]]:
         """Like :meth:`ask`, also returning the unit-level retrieval results (for eval)."""
+        if self.before_question is not None:
+            self.before_question()
+        with self.pinned():
+            return self._ask_full(question, source=source, lang=lang, k=k, mode=mode, history=history, on_token=on_token)
+
+    def _ask_full(
+        self,
+        question: str,
+        *,
+        source: str | None,
+        lang: str | None,
+        k: int | None,
+        mode: str | None,
+        history: list[tuple[str, str]] | None,
+        on_token: Callable[[str], None] | None,
+    ) -> tuple[Answer, list[Result]]:
         start = time.perf_counter()
         k = k or self.settings.top_k
         text = clean_question(question)
@@ -189,14 +259,16 @@ class Assistant:
     # -- the answerability gate ----------------------------------------------------------
     def _current_units(self) -> dict[str, list[Unit]]:
         """Each indexed source's units in its current text(s) (not the older language versions)."""
-        if self._units is None:
-            old = {(t["source"], t["language"]) for t in self.retriever.snapshot.state.get("texts", []) if t.get("predates_current")}
+        serving = self.serving
+        if serving.units is None:
+            snapshot = serving.retriever.snapshot
+            old = {(t["source"], t["language"]) for t in snapshot.state.get("texts", []) if t.get("predates_current")}
             units: dict[str, list[Unit]] = {}
-            for (source, language, _), unit in self.retriever.snapshot.units.items():
+            for (source, language, _), unit in snapshot.units.items():
                 if (source, language) not in old:
                     units.setdefault(source, []).append(unit)
-            self._units = units
-        return self._units
+            serving.units = units
+        return serving.units
 
     def _short(self) -> dict[str, str]:
         return {s.id: s.short for s in self.manifest.sources}

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         "this corpus size); 'ann': Chroma's HNSW query (for corpora of millions of chunks)",
     )
 
+    generation_poll_seconds: float = Field(
+        30.0, ge=0, le=30, description="How often a running bot looks for a newer index generation (0: only at each question)"
+    )
     dense_page_size: int = Field(
         5000, ge=1, le=30000, description="Chunk ids per Chroma read when loading vectors (SQLite allows ~32,000 per query)"
     )

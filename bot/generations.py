@@ -44,6 +44,7 @@ def collection_name(settings: Settings, embedder_name: str) -> str:
 
 
 POINTER = "current.json"
+TIMELINE = "timeline.json"  # the timeline of the generation's texts, for hosts that have no synced versions
 LOCK = ".index.lock"
 
 
@@ -154,11 +155,18 @@ def index_lock(settings: Settings, on_wait: Callable[[str], None] | None = None)
 
 
 def write_snapshot(
-    generation: Generation, embedder_name: str, chunks: list[Chunk], pairs: list[tuple[str, Unit]], texts: list[dict[str, Any]]
+    generation: Generation,
+    embedder_name: str,
+    chunks: list[Chunk],
+    pairs: list[tuple[str, Unit]],
+    texts: list[dict[str, Any]],
+    timeline_json: str | None = None,
 ) -> None:
     """The snapshot retrieval reads; ``state.json`` last (it marks the folder complete)."""
     folder = generation.folder
     folder.mkdir(parents=True, exist_ok=True)
+    if timeline_json is not None:
+        write_atomic(folder / TIMELINE, timeline_json)
     write_lines_atomic(folder / "chunks.jsonl", (c.model_dump_json() + "\n" for c in chunks))
     write_lines_atomic(
         folder / "units.jsonl", (json.dumps({"version": v, "unit": u.model_dump()}, ensure_ascii=False) + "\n" for v, u in pairs)

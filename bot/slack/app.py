@@ -199,6 +199,11 @@ def run_slack(settings: Settings, *, http: bool, host: str = "127.0.0.1", port: 
     answerer = default_answerer(settings)
     app, _ = build_app(settings, answerer=answerer, http=http, client=client)
     health = Health(settings, load=lambda: _warm(answerer))
+    # A newer index generation is loaded in the background and served without a restart. (Imported here,
+    # like the Assistant: `python -m bot.slack.healthcheck` imports this package and must stay quick.)
+    from ..serving import GenerationWatcher
+
+    GenerationWatcher(answerer, on_swap=health.serves).start()
     if http:
         server = make_server(app, host, port, signing_secret=secret, health=health)
         log.info("policybot Slack app listening on http://%s:%s/slack/events", host, server.server_address[1])

@@ -97,6 +97,11 @@ class Health:
                  time.perf_counter() - started)
         return True
 
+    def serves(self, retriever: Retriever) -> None:
+        """A newer generation was swapped in (see :mod:`bot.serving`): report it."""
+        with self._lock:
+            self.retriever, self.load_error = retriever, None
+
     def load_in_background(self) -> threading.Thread:
         with self._lock:
             self.loading = True
