@@ -115,6 +115,11 @@ class StateDB:
     engine: Engine
     label: str
     shared: bool  # POLICYBOT_DATABASE_URL: other processes (replicas) use it too
+    owned: bool = False  # an engine made for this one use (not the process's cached one): close() disposes it
+
+    def close(self) -> None:
+        if self.owned:
+            self.engine.dispose()
 
     @property
     def dialect(self) -> str:
@@ -173,7 +178,7 @@ def open_readonly(database_url: str | SecretStr | None, default_file: Path, *, h
                 conn.execute(text("SELECT count(*) FROM sqlite_master")).fetchone()
     except DB_ERRORS as exc:
         raise StoreError(f"{label} cannot be read: {_scrub(reason(exc), url or '')}.", help=help or _help(shared)) from None
-    return StateDB(engine, label, shared)
+    return StateDB(engine, label, shared, owned=file is not None)
 
 
 def readonly_uri(path: Path) -> str:

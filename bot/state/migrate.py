@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
@@ -67,9 +69,22 @@ def alembic_config(connection: Connection | None = None):  # type: ignore[no-unt
     return cfg
 
 
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic narrates every step at INFO; a fresh data dir is no news (the CLI's stderr stays one line)."""
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the migrations up to ``revision`` (on PostgreSQL, under the advisory lock)."""
-    from alembic import command
+    with _quiet_alembic():  # alembic logs its plugins as it is imported
+        from alembic import command
 
     with engine.connect() as conn:
         locked = conn.dialect.name == "postgresql"
@@ -78,8 +93,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.commit()
         try:
             if current_revision(conn) != HEAD or revision != "head":
-                log.info("migrating the state database to revision %s", HEAD if revision == "head" else revision)
-                command.upgrade(alembic_config(conn), revision)
+                log.debug("migrating the state database to revision %s", HEAD if revision == "head" else revision)
+                with _quiet_alembic():
+                    command.upgrade(alembic_config(conn), revision)
             conn.commit()
         finally:
             if locked:
