@@ -15,7 +15,9 @@ def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> 
     dialect = conn.dialect.name
     if dialect in ("postgresql", "sqlite"):
         module = postgresql if dialect == "postgresql" else sqlite
-        return conn.execute(module.insert(table).values(**values).on_conflict_do_nothing()).rowcount == 1
+        statement = module.insert(table).values(**values).on_conflict_do_nothing()  # rowcount: 1 inserted, 0 not
+        # SQLAlchemy reports an INSERT's rowcount only when asked to keep it (-1 otherwise on psycopg)
+        return conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount == 1
     try:  # other databases: the key's uniqueness decides
         with conn.begin_nested():
             conn.execute(insert(table).values(**values))
