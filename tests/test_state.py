@@ -244,3 +244,19 @@ def test_the_files_of_earlier_versions_are_adopted(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     assert posted_ids(settings) == {"cs-old"} and _claim(settings, "cs-old", "C0") is False
     assert json.loads(json.dumps(sorted(FeedbackStore(tmp_path).list()))) == []
+
+
+def test_the_state_package_sits_low_and_an_up_to_date_database_opens_without_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    open_state(url, tmp_path / "unused")  # migrated here, so the new process finds it at head
+    code = ("import sys; from pathlib import Path; from bot.state import open_state; "
+            f"open_state({url!r}, Path('unused')); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic' or m.startswith("
+            "('bot.slack', 'bot.tracking', 'bot.assistant', 'bot.retrieval'))))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
