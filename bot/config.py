@@ -107,6 +107,16 @@ class Settings(BaseSettings):
     slack_allowed_users: str = ""
     digest_channel: str | None = None
 
+    # --- shared state (optional) --------------------------------------------
+    database_url: SecretStr | None = Field(
+        None,
+        description="One SQLAlchemy URL for all shared state (event claims, threads, feedback, digest), e.g. "
+        "postgresql+psycopg://user:pw@host:5432/db; unset: SQLite files in the data dir",
+    )
+    claim_ttl: float = Field(
+        120.0, gt=0, description="Seconds after which another replica may take over an event claim that was never answered"
+    )
+
     @field_validator("mirror", mode="before")
     @classmethod
     def _empty_mirror(cls, v: Any) -> Any:
@@ -151,7 +161,9 @@ class Settings(BaseSettings):
         out: dict[str, Any] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if isinstance(value, SecretStr):
+            if isinstance(value, SecretStr) and name == "database_url":
+                value = mask_url(value.get_secret_value())  # the host and database are worth seeing; not the password
+            elif isinstance(value, SecretStr):
                 value = "***" if value.get_secret_value() else ""
             elif isinstance(value, Path):
                 value = str(value)

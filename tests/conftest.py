@@ -116,3 +116,27 @@ def chroma_server(tmp_path: Path):  # type: ignore[no-untyped-def]
     yield port
     proc.terminate()
     proc.wait(timeout=20)
+
+
+# -- a real PostgreSQL server (tests/pg.py) -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres():  # type: ignore[no-untyped-def]
+    """A PostgreSQL server on 127.0.0.1 for the whole session; skipped only when its binaries are not installed."""
+    from tests.pg import find_bindir, start_postgres
+
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
+    server = start_postgres(bindir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:  # type: ignore[no-untyped-def]
+    """The URL of a new, empty PostgreSQL database (one per test)."""
+    return postgres.create_database()

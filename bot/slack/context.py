@@ -61,15 +61,16 @@ class SlackContext:
     def build(
         cls, settings: Settings, answerer: Answerer, briefings: Briefings | None = None, backoff: Backoff | None = None
     ) -> SlackContext:
-        """Everything the listeners share. Raises StoreError (one line) if slack_state.sqlite3 cannot be opened."""
+        """Everything the listeners share. Raises StoreError (one line) if the state store (slack_state.sqlite3 or
+        POLICYBOT_DATABASE_URL) cannot be opened."""
         return cls(
             settings=settings,
             answerer=answerer,
             briefings=briefings or default_briefings(settings, answerer),
             access=AccessPolicy.from_settings(settings),
-            deduper=EventDeduper(settings.data_dir),
-            feedback=FeedbackStore(settings.data_dir),
-            threads=ThreadRegistry(settings.data_dir),
+            deduper=EventDeduper(settings.data_dir, database_url=settings.database_url, claim_ttl=settings.claim_ttl),
+            feedback=FeedbackStore(settings.data_dir, database_url=settings.database_url),
+            threads=ThreadRegistry(settings.data_dir, database_url=settings.database_url),
             names=source_names(settings),
             backoff=backoff or Backoff(),
         )

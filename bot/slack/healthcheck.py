@@ -7,8 +7,9 @@ probes answer while it loads), and says the bot is ready only when:
 - the index generation is loaded (and a first search has run, so the first
   question pays no loading cost);
 - its Chroma collection answers;
-- the Slack state stores (``slack_state.sqlite3``, ``feedback.sqlite3``) open
-  and pass SQLite's quick check.
+- the state database answers: with POLICYBOT_DATABASE_URL, ``SELECT 1`` on it;
+  without, the Slack state files (``slack_state.sqlite3``, ``feedback.sqlite3``)
+  open and pass SQLite's quick check.
 
 Liveness is the process answering; in Socket Mode also the socket being
 connected. ``python -m bot.slack.healthcheck`` (the image's HEALTHCHECK) asks
@@ -163,6 +164,11 @@ class Health:
             return {"ok": False, "detail": f"{type(exc).__name__}: {exc}".splitlines()[0][:200]}
 
     def _stores(self) -> dict[str, Any]:
+        if self.settings.database_url is not None:
+            from ..state import ping  # SQLAlchemy: the container's HEALTHCHECK never gets here
+
+            problem = ping(self.settings.database_url)
+            return {"ok": problem is None, "detail": problem or "ok"}
         problems = [p for p in (check_store(self.settings.data_dir / STATE_DB, required=True),
                                 check_store(self.settings.data_dir / FEEDBACK_DB, required=False)) if p]
         return {"ok": not problems, "detail": "; ".join(problems) or "ok"}

@@ -1,22 +1,26 @@
 """The Slack digest: each change set posted to ``settings.digest_channel`` once, never twice.
 
-Posted ids live in SQLite (``data_dir/tracking.sqlite``). A change set is
-*claimed* (inserted) before it is posted and the claim is dropped if Slack
-refuses the message, so two watchers running at once cannot both post it and
-a failed post is retried on the next run.
+Posted ids live in the state database (table ``digest_posted``: POLICYBOT_DATABASE_URL,
+or unset ``data_dir/tracking.sqlite``). A change set is *claimed* (inserted) before
+it is posted and the claim is dropped if Slack refuses the message, so two
+watchers running at once (also on two machines sharing the database) cannot both
+post it and a failed post is retried on the next run.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from sqlalchemy import delete, select, update
+
 from ..config import Settings
 from ..errors import BotError, SlackConfigError
+from ..state import DB_ERRORS, StateDB, StoreError, open_state, reason
+from ..state.ops import insert_ignore
+from ..state.schema import digest_posted as T
 from .applies import provision_dates
 from .build import load_timeline
 from .change_views import STATUS_WORDS, _points, _sort_key
@@ -25,44 +29,46 @@ from .entries import Timeline
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
+DIGEST_DB = "tracking.sqlite"
 
 
 class DigestError(BotError):
     pass
 
 
-@contextmanager
-def _db(settings: Settings) -> Iterator[sqlite3.Connection]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(settings.data_dir / "tracking.sqlite", timeout=30, isolation_level=None)
-    try:
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS posted (id TEXT PRIMARY KEY, channel TEXT, ts TEXT, posted_at REAL, state TEXT)"
-        )
-        yield con
-    finally:
-        con.close()
+def _db(settings: Settings) -> StateDB:
+    return open_state(settings.database_url, settings.data_dir / DIGEST_DB)
 
 
 def posted_ids(settings: Settings) -> set[str]:
-    with _db(settings) as con:
-        return {row[0] for row in con.execute("SELECT id FROM posted WHERE state = 'posted'")}
+    db = _db(settings)
+    try:
+        with db.engine.connect() as conn:
+            return set(conn.execute(select(T.c.id).where(T.c.state == "posted")).scalars())
+    except DB_ERRORS as exc:
+        raise StoreError(f"{db.label} cannot be read: {reason(exc)}.") from None
 
 
 def _claim(settings: Settings, cid: str, channel: str) -> bool:
-    with _db(settings) as con:
-        cur = con.execute(
-            "INSERT OR IGNORE INTO posted (id, channel, posted_at, state) VALUES (?, ?, ?, 'posting')", (cid, channel, time.time())
-        )
-        return cur.rowcount == 1
+    """True when this process may post ``cid``: one atomic insert-if-absent, so of two watchers only one wins."""
+    db = _db(settings)
+    try:
+        with db.engine.begin() as conn:
+            return insert_ignore(conn, T, {"id": cid, "channel": channel, "posted_at": time.time(), "state": "posting"})
+    except DB_ERRORS as exc:
+        raise StoreError(f"{db.label} cannot be written: {reason(exc)}.") from None
 
 
 def _finish(settings: Settings, cid: str, ts: str | None) -> None:
-    with _db(settings) as con:
-        if ts is None:
-            con.execute("DELETE FROM posted WHERE id = ? AND state = 'posting'", (cid,))
-        else:
-            con.execute("UPDATE posted SET state = 'posted', ts = ?, posted_at = ? WHERE id = ?", (ts, time.time(), cid))
+    db = _db(settings)
+    try:
+        with db.engine.begin() as conn:
+            if ts is None:
+                conn.execute(delete(T).where(T.c.id == cid, T.c.state == "posting"))
+            else:
+                conn.execute(update(T).where(T.c.id == cid).values(state="posted", ts=ts, posted_at=time.time()))
+    except DB_ERRORS as exc:
+        raise StoreError(f"{db.label} cannot be written: {reason(exc)}.") from None
 
 
 # -- the message --------------------------------------------------------------------------------
