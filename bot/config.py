@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         "this corpus size); 'ann': Chroma's HNSW query (for corpora of millions of chunks)",
     )
 
+    index_grace_seconds: float = Field(
+        600.0, ge=0,
+        description="With a shared database: an index generation is deleted once its successor has served this long "
+                    "(bots swap within generation_poll_seconds).",
+    )
     generation_poll_seconds: float = Field(
         30.0, ge=0, le=30, description="How often a running bot looks for a newer index generation (0: only at each question)"
     )

@@ -12,6 +12,11 @@ previous generation serving, whole.
 Data dirs from before generations (a snapshot directly in ``index/<name>/``
 served from the collection ``<name>``) are read as generation 0.
 
+With ``POLICYBOT_DATABASE_URL`` set, the database holds the pointer and every
+generation's files (:mod:`bot.published`): a bot host writes the files of the
+generation it serves into its own data dir when it first loads it, and index
+runs on PostgreSQL take an advisory lock instead of the data dir's file lock.
+
 ``current_generation`` is the one place that says which generation serves.
 """
 
@@ -22,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import published
 from .config import Settings
 from .errors import BotError, IndexCorruptError, IndexMissingError
 from .models import Chunk, Unit
@@ -77,6 +84,10 @@ def collection_generation(name: str, collection: str) -> int | None:
 
 def current_generation(settings: Settings, name: str) -> Generation | None:
     """The generation of index ``name`` that serves, or None when none has been completed."""
+    if published.shared(settings):
+        pointer = published.read_pointer(settings, name)
+        if pointer is not None:
+            return Generation(pointer.number, pointer.collection, generation_folder(settings, name, pointer.number))
     base = base_dir(settings, name)
     pointer = base / POINTER
     if pointer.exists():
@@ -95,6 +106,8 @@ def current_generation(settings: Settings, name: str) -> Generation | None:
 
 def previous_collection(settings: Settings, name: str) -> str | None:
     """The collection of the generation that served before the current one (kept for running readers)."""
+    if published.shared(settings) and (pointer := published.read_pointer(settings, name)) is not None:
+        return pointer.previous_collection
     try:
         data = json.loads((base_dir(settings, name) / POINTER).read_text(encoding="utf-8"))
         return str(data["previous_collection"]) if data.get("previous_collection") else None
@@ -103,11 +116,15 @@ def previous_collection(settings: Settings, name: str) -> str | None:
 
 
 def set_current_generation(settings: Settings, name: str, generation: Generation, previous: Generation | None) -> None:
-    """Make ``generation`` the one that serves (an atomic replace of the pointer file)."""
+    """Make ``generation`` the one that serves: published to the database first when there is one (all hosts
+    see it), then the data dir's pointer file (an atomic replace)."""
+    previous_collection_ = previous.collection if previous and previous.collection != generation.collection else None
+    if published.shared(settings):
+        published.publish(settings, name, generation.number, generation.collection, generation.folder, previous_collection_)
     data = {
         "generation": generation.number,
         "collection": generation.collection,
-        "previous_collection": previous.collection if previous and previous.collection != generation.collection else None,
+        "previous_collection": previous_collection_,
     }
     write_atomic(base_dir(settings, name) / POINTER, json.dumps(data, indent=1) + "\n")
 
@@ -131,8 +148,20 @@ def write_lines_atomic(path: Path, lines: Iterator[str]) -> None:
 
 
 @contextmanager
-def index_lock(settings: Settings, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold the data dir's index lock; a second run waits for the first (and says so once)."""
+def index_lock(settings: Settings, name: str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the index lock: PostgreSQL's advisory lock for ``name`` when the database is one (every host), else
+    the data dir's file lock. A second run waits for the first (and says so once)."""
+    if published.shared(settings):
+        with published.advisory_lock(settings, name, on_wait) as held:
+            if held:
+                yield
+                return
+    with _file_lock(settings, on_wait):
+        yield
+
+
+@contextmanager
+def _file_lock(settings: Settings, on_wait: Callable[[str], None] | None) -> Iterator[None]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     path = settings.data_dir / LOCK
     with open(path, "a+", encoding="utf-8") as fh:
@@ -183,6 +212,20 @@ def write_snapshot(
     write_atomic(folder / "state.json", json.dumps(state, ensure_ascii=False, indent=1))
 
 
+def _materialize(settings: Settings, name: str, generation: Generation) -> None:
+    """A published generation's files in this host's data dir (written from the database the first time)."""
+    if published.shared(settings) and generation.number:
+        published.materialize(settings, name, generation.number, generation.folder)
+
+
+def drop_local(settings: Settings, name: str, keep: set[int]) -> None:
+    """Remove this host's generation folders of ``name`` other than ``keep`` (a bot host after a swap)."""
+    base = base_dir(settings, name)
+    for folder in base.glob("g*") if base.is_dir() else []:
+        if folder.is_dir() and folder.name[1:].isdigit() and int(folder.name[1:]) not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 @dataclass
 class Snapshot:
     name: str
@@ -199,6 +242,7 @@ def current_state(settings: Settings, embedder_name: str) -> dict[str, Any] | No
         generation = current_generation(settings, collection_name(settings, embedder_name))
         if generation is None:
             return None
+        _materialize(settings, collection_name(settings, embedder_name), generation)
         return dict(json.loads((generation.folder / "state.json").read_text(encoding="utf-8")))
     except (BotError, OSError, ValueError):
         return None
@@ -209,6 +253,7 @@ def load_snapshot(settings: Settings, embedder_name: str) -> Snapshot:
     generation = current_generation(settings, name)
     if generation is None:
         raise IndexMissingError()
+    _materialize(settings, name, generation)
     folder = generation.folder
     # A lost or damaged snapshot is rewritten from the stored vectors by a plain `policybot index`.
     if not (folder / "state.json").exists():

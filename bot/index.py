@@ -39,6 +39,7 @@ from .config import Settings  # noqa: E402
 from .corpus import all_units, current_texts  # noqa: E402
 from .embeddings import Embedder, get_embedder  # noqa: E402
 from .errors import BotError, IndexCorruptError, IndexMissingError  # noqa: E402
+from . import published  # noqa: E402
 from .generations import (  # noqa: E402
     SNAPSHOT_FORMAT,
     Generation,
@@ -158,6 +159,16 @@ def _vectors_by_content(collection: Any, ids: list[str]) -> dict[str, list[float
     return out
 
 
+def _vectors_by_key(collection: Any, keys: list[str]) -> dict[str, list[float]]:
+    """The vectors ``collection`` holds for these content keys (read in pages, only those asked for)."""
+    out: dict[str, list[float]] = {}
+    for i in range(0, len(keys), 500):
+        got = collection.get(where={"embed_key": {"$in": keys[i : i + 500]}}, include=["embeddings", "metadatas"])
+        for meta, vec in zip(got["metadatas"], got["embeddings"]):
+            out[str(meta["embed_key"])] = list(map(float, vec))
+    return out
+
+
 @dataclass
 class IndexReport:
     collection: str
@@ -233,12 +244,14 @@ def build_index(
     One run per data dir at a time (a second one waits). The result serves only once it is
     complete: see :mod:`bot.generations`.
     """
-    with index_lock(settings, on_wait=warn):
-        return _build(settings, rebuild=rebuild, progress=progress, warn=warn)
+    embedder = get_embedder(settings.embeddings, settings)
+    with index_lock(settings, collection_name(settings, embedder.name), on_wait=warn):
+        return _build(settings, embedder, rebuild=rebuild, progress=progress, warn=warn)
 
 
 def _build(
-    settings: Settings, *, rebuild: bool, progress: ProgressFactory | None, warn: Callable[[str], None] | None
+    settings: Settings, embedder: Embedder, *, rebuild: bool, progress: ProgressFactory | None,
+    warn: Callable[[str], None] | None
 ) -> IndexReport:
     start = time.perf_counter()
     warnings: list[str] = []
@@ -254,7 +267,6 @@ def _build(
             f"No source has been synced into {settings.data_dir} yet.",
             help="Run `policybot sync` first (offline: `policybot sync --mirror DIR`), then `policybot index`.",
         )
-    embedder = get_embedder(settings.embeddings, settings)
     name = collection_name(settings, embedder.name)
     pairs = all_units(texts)
     chunks: list[Chunk] = []
@@ -275,9 +287,13 @@ def _build(
         in_store = _generations_in_store(client, name)
     except ChromaError as exc:
         raise store_damaged(settings, exc) from None
-    number = max([current.number if current else 0, *in_store.values(), *_snapshot_numbers(settings, name)]) + 1
-    if rebuild:
-        target = generation_collection(name, number)  # a new collection; the serving one stays until this is complete
+    number = max([current.number if current else 0, *in_store.values(), *_snapshot_numbers(settings, name),
+                  published.next_number(settings, name) - 1 if published.shared(settings) else 0]) + 1
+    source = current.collection if current and current.collection in in_store else None
+    if rebuild or published.shared(settings):
+        # A new collection; the serving one stays whole until this is complete. Shared by hosts, it also stays
+        # until every bot has swapped (the grace period): its vectors are copied, not moved.
+        target = generation_collection(name, number)
     elif current and current.collection in in_store:
         target = current.collection
     elif in_store:  # the pointer is lost: carry on with the newest collection, embedding only what it lacks
@@ -294,6 +310,9 @@ def _build(
         # A new version changes every chunk id (the version is part of it), but most texts are
         # unchanged: reuse the vectors of superseded chunks with the same unit and text.
         reusable = _vectors_by_content(collection, stale) if to_add and stale else {}
+        if to_add and not rebuild and source and source != target:  # a shared store: copy from the serving collection
+            wanted_keys = [content_key(c) for c in to_add if content_key(c) not in reusable]
+            reusable.update(_vectors_by_key(get_collection(client, source, create=False), wanted_keys))
         reused = _embed_into(collection, embedder, to_add, reusable, progress)
     except ChromaError as exc:
         raise store_damaged(settings, exc) from None
@@ -377,11 +396,19 @@ def _embed_into(
 def _clean_up(
     settings: Settings, client: Any, name: str, new: Generation, previous: Generation | None, in_store: dict[str, int]
 ) -> None:
-    """Keep the serving generation and the one before it (a running reader may still use it); remove the rest."""
+    """Keep the serving generation and the one before it (a running reader may still use it); remove the rest.
+    Generations shared through the database go once their successor has served for ``index_grace_seconds``."""
     keep_collections = {new.collection} | ({previous.collection} if previous else set())
-    for coll in in_store:
-        if coll not in keep_collections:
-            client.delete_collection(coll)
+    if published.shared(settings):
+        keep = {new.number} | ({previous.number} if previous else set())
+        gone = set(published.prune(settings, name, keep, settings.index_grace_seconds))
+        listed = published.collections(settings, name)
+        # collections no published generation names were left by killed runs (this run holds the lock)
+        drop = [c for c in in_store if c not in keep_collections and (c in gone or c not in listed)]
+    else:
+        drop = [c for c in in_store if c not in keep_collections]
+    for coll in drop:
+        client.delete_collection(coll)
     keep_numbers = {new.number} | ({previous.number} if previous else set())
     base = base_dir(settings, name)
     for folder in base.glob("g*"):

@@ -2,7 +2,8 @@
 
 :class:`GenerationWatcher` reads which generation is current (the pointer of
 :mod:`bot.generations`: a file in the data dir, or a row of the shared database)
-every ``generation_poll_seconds`` and at each question (at most once a second).
+every ``generation_poll_seconds`` and when a question nudges it (at most once a
+second; the question does not wait for it).
 When it names a generation other than the one that serves, the new one is loaded
 in a background thread, warmed with one search, and swapped in with
 :meth:`bot.assistant.Assistant.swap`. Questions keep being answered from the
@@ -20,7 +21,8 @@ from collections.abc import Callable
 
 from .assistant import Assistant
 from .errors import BotError
-from .generations import Generation, collection_name, current_generation
+from . import published
+from .generations import Generation, collection_name, current_generation, drop_local
 from .query import parse_query
 from .retrieval import Retriever
 from .sources import Manifest
@@ -54,6 +56,7 @@ class GenerationWatcher:
         self._loading: Generation | None = None
         self._checked = 0.0
         self._stop = threading.Event()
+        self._nudge = threading.Event()
         self._thread: threading.Thread | None = None
         self.swaps = 0
         self.last_error: str | None = None
@@ -114,6 +117,9 @@ class GenerationWatcher:
             with self._lock:
                 self._loading = None
         self.assistant.swap(retriever)
+        if published.shared(self.settings):  # this host's copies of generations nobody serves here any more
+            keep = {generation.number, int(old.snapshot.state.get("generation", 0) or 0)}
+            drop_local(self.settings, collection_name(self.settings, old.embedder.name), keep)
         self.swaps += 1
         self.last_error = None
         if self.on_swap is not None:
@@ -128,25 +134,29 @@ class GenerationWatcher:
 
     # -- running ---------------------------------------------------------------------------
     def on_question(self) -> None:
-        """For :attr:`Assistant.before_question`: a cheap check, never an error for the question."""
-        try:
-            self.check()
-        except Exception as exc:  # noqa: BLE001 - a question is never failed by the watcher
-            self._failed(f"generation check failed: {type(exc).__name__}: {exc}")
+        """For :attr:`Assistant.before_question`: wakes the poller (at most once a second). The question itself
+        never waits for the pointer to be read, even when the database is slow or down."""
+        if time.monotonic() - self._checked >= CHECK_EVERY_QUESTION_SECONDS:
+            self._nudge.set()
 
     def start(self) -> GenerationWatcher:
-        """Poll in a daemon thread, and check at each question."""
+        """Poll in a daemon thread (every ``interval`` seconds, and when a question nudges it)."""
         self.assistant.before_question = self.on_question
-        if self.interval > 0 and self._thread is None:
+        if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="policybot-generation-watch", daemon=True)
             self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        self._nudge.set()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            self._nudge.wait(self.interval if self.interval > 0 else None)
+            self._nudge.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.check(force=True)
             except Exception as exc:  # noqa: BLE001 - the poller never dies

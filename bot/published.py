@@ -1,0 +1,186 @@
+"""Index generations published in the shared database, for bot hosts with no shared disk.
+
+With ``POLICYBOT_DATABASE_URL`` set, a completed index run stores its snapshot
+files (gzipped) in ``generation_files``, a row in ``index_generations`` and flips
+``index_pointer`` in the same transaction: every host sees the old generation or
+the new one, whole. A bot host reads the pointer and writes the files of the
+generation it serves into its own data dir the first time it needs them
+(:func:`materialize`), so retrieval reads a snapshot folder as on one laptop.
+
+Index runs on PostgreSQL hold an advisory lock (:func:`advisory_lock`): one run
+at a time across all hosts. Generations older than the one before the current
+one are removed once their successor has served for ``index_grace_seconds``.
+
+Storage only: this module knows files and numbers, not chunks or units.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, func, select, text
+
+from .config import Settings
+from .state import DB_ERRORS, StateDB, StoreError, open_state, reason
+from .state.ops import upsert
+from .state.schema import generation_files, index_generations, index_pointer
+
+FILES = ("chunks.jsonl", "units.jsonl", "timeline.json", "state.json")  # state.json last: it marks a folder complete
+
+
+@dataclass(frozen=True)
+class Pointer:
+    number: int
+    collection: str
+    previous_collection: str | None
+
+
+def shared(settings: Settings) -> bool:
+    """Generations live in the database (POLICYBOT_DATABASE_URL is set)."""
+    return settings.database_url is not None
+
+
+def _db(settings: Settings) -> StateDB:
+    return open_state(settings.database_url, settings.data_dir / "state.sqlite3")
+
+
+def read_pointer(settings: Settings, name: str) -> Pointer | None:
+    """The generation of index ``name`` the database names as current (None before the first publish)."""
+    db = _db(settings)
+    try:
+        with db.engine.connect() as conn:
+            row = conn.execute(select(index_pointer).where(index_pointer.c.name == name)).mappings().first()
+    except DB_ERRORS as exc:
+        raise StoreError(f"{db.label} cannot be read: {reason(exc)}.",
+                         help="Check that POLICYBOT_DATABASE_URL names a reachable database.") from None
+    if row is None:
+        return None
+    return Pointer(int(row["generation"]), str(row["collection"]), row["previous_collection"])
+
+
+def next_number(settings: Settings, name: str) -> int:
+    """One more than any generation number the database has seen for ``name``."""
+    db = _db(settings)
+    with db.engine.connect() as conn:
+        top = conn.execute(select(func.max(index_generations.c.number)).where(index_generations.c.name == name)).scalar()
+    return int(top or 0) + 1
+
+
+def publish(settings: Settings, name: str, number: int, collection: str, folder: Path,
+            previous_collection: str | None) -> None:
+    """Store the snapshot files of ``folder`` as generation ``number`` and make it current, in one transaction."""
+    state = (folder / "state.json").read_text(encoding="utf-8")
+    rows = [{"name": name, "number": number, "file": f, "data": gzip.compress((folder / f).read_bytes(), 6)}
+            for f in FILES if (folder / f).exists()]
+    now = time.time()
+    db = _db(settings)
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(delete(generation_files).where(generation_files.c.name == name, generation_files.c.number == number))
+            conn.execute(delete(index_generations).where(index_generations.c.name == name, index_generations.c.number == number))
+            conn.execute(index_generations.insert().values(name=name, number=number, collection=collection, state=state,
+                                                           created_at=now))
+            for row in rows:
+                conn.execute(generation_files.insert().values(**row))
+            values = {"name": name, "generation": number, "collection": collection,
+                      "previous_collection": previous_collection, "updated_at": now}
+            upsert(conn, index_pointer, values, ["name"], {k: v for k, v in values.items() if k != "name"})
+    except DB_ERRORS as exc:
+        raise StoreError(f"generation {number} could not be published to {db.label}: {reason(exc)}.",
+                         help="The previous generation keeps serving; run `policybot index` again.") from None
+
+
+def materialize(settings: Settings, name: str, number: int, folder: Path) -> bool:
+    """Write generation ``number``'s files into ``folder`` unless it is complete there; True if written."""
+    if (folder / "state.json").exists():
+        return False
+    db = _db(settings)
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(generation_files.c.file, generation_files.c.data)
+                            .where(generation_files.c.name == name, generation_files.c.number == number)).all()
+    files = {str(f): gzip.decompress(bytes(d)) for f, d in rows}
+    if "state.json" not in files:
+        return False  # pruned meanwhile, or never published: the caller reports the generation missing
+    folder.mkdir(parents=True, exist_ok=True)
+    for file in FILES:  # state.json last
+        if file in files:
+            _write_bytes(folder / file, files[file])
+    return True
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{hashlib.sha1(str(time.time_ns()).encode()).hexdigest()[:8]}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def state_of(settings: Settings, name: str, number: int) -> dict[str, object] | None:
+    """The ``state.json`` of a published generation, read from the database."""
+    db = _db(settings)
+    with db.engine.connect() as conn:
+        value = conn.execute(select(index_generations.c.state).where(
+            index_generations.c.name == name, index_generations.c.number == number)).scalar()
+    return dict(json.loads(value)) if value else None
+
+
+def prune(settings: Settings, name: str, keep: set[int], grace: float) -> list[str]:
+    """Delete the generations not in ``keep`` whose successor was published more than ``grace`` seconds ago;
+    returns their collections (for the caller to drop from Chroma)."""
+    db = _db(settings)
+    now = time.time()
+    with db.engine.begin() as conn:
+        rows = conn.execute(select(index_generations.c.number, index_generations.c.collection, index_generations.c.created_at)
+                            .where(index_generations.c.name == name).order_by(index_generations.c.number)).all()
+        gone: list[tuple[int, str]] = []
+        for i, (number, collection, _created) in enumerate(rows):
+            successor = rows[i + 1][2] if i + 1 < len(rows) else None
+            if number in keep or successor is None or now - successor < grace:
+                continue
+            gone.append((int(number), str(collection)))
+        for number, _ in gone:
+            conn.execute(delete(generation_files).where(generation_files.c.name == name, generation_files.c.number == number))
+            conn.execute(delete(index_generations).where(index_generations.c.name == name, index_generations.c.number == number))
+    still = {str(r[1]) for r in rows if int(r[0]) not in {n for n, _ in gone}}
+    return sorted({c for _, c in gone} - still)
+
+
+def collections(settings: Settings, name: str) -> set[str]:
+    """The Chroma collections the published generations of ``name`` use."""
+    db = _db(settings)
+    with db.engine.connect() as conn:
+        return {str(c) for c in conn.execute(select(index_generations.c.collection).where(index_generations.c.name == name)).scalars()}
+
+
+def lock_key(name: str) -> int:
+    """A signed 64-bit advisory-lock key for index ``name``."""
+    return int.from_bytes(hashlib.sha256(f"policybot-index:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def advisory_lock(settings: Settings, name: str, on_wait: Callable[[str], None] | None = None) -> Iterator[bool]:
+    """Hold PostgreSQL's advisory lock for index runs of ``name`` (yields False on other databases: the caller
+    takes a file lock instead). A second run waits for the first, and says so once."""
+    db = _db(settings)
+    if db.dialect != "postgresql":
+        yield False
+        return
+    key = lock_key(name)
+    with db.engine.connect() as conn:
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        if not got:
+            if on_wait:
+                on_wait(f"another `policybot index` holds the index lock in {db.label}; waiting for it to finish")
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        conn.commit()
+        try:
+            yield True
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()

@@ -1,0 +1,167 @@
+"""Index generations kept in a real PostgreSQL, served from a real `chroma run` server to bot hosts with no shared disk.
+
+One indexer (its own data dir, the real CLI in another process) and two replicas (each an Assistant with its
+own empty data dir, and nothing but the database URL and the Chroma server in its settings). A new generation
+is published while both replicas answer questions: none fails, and both serve the new text within 60 s.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MIRROR, ROOT, make_settings, needs_mirror
+
+pytestmark = needs_mirror
+
+MARK = "sexdecillion"  # in no text of the corpus
+SENTENCE = "This Regulation establishes a framework for strengthening the semiconductor ecosystem at Union level"
+QUESTION = "What does the Chips Act establish?"
+
+
+def _marked_mirror(tmp: Path) -> Path:
+    mirror = tmp / "mirror"
+    (mirror / "chips-act").mkdir(parents=True)
+    text = (MIRROR / "chips-act" / "chips-act.md").read_text(encoding="utf-8")
+    (mirror / "chips-act" / "chips-act.md").write_text(
+        text.replace(SENTENCE, f"{SENTENCE}, also known as the {MARK} framework,", 1), encoding="utf-8")
+    return mirror
+
+
+def _cli(data: Path, env: dict[str, str], *args: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "POLICYBOT_DATA_DIR": str(data), "ANONYMIZED_TELEMETRY": "False", **env})
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _serves_mark(assistant) -> bool:  # type: ignore[no-untyped-def]
+    return any(MARK in c.text for c in assistant.retriever.snapshot.chunks)
+
+
+def test_two_replicas_swap_to_a_generation_published_in_the_database(tmp_path: Path, pg_url: str, chroma_server: int) -> None:
+    from sqlalchemy import create_engine, text
+
+    from bot.assistant import Assistant
+    from bot.serving import GenerationWatcher
+
+    shared = {"POLICYBOT_DATABASE_URL": pg_url, "POLICYBOT_CHROMA_HOST": "127.0.0.1",
+              "POLICYBOT_CHROMA_PORT": str(chroma_server)}
+    indexer = tmp_path / "indexer"
+    _cli(indexer, shared, "sync", "--mirror", str(MIRROR), "--source", "chips-act")
+    _cli(indexer, shared, "index")
+
+    replicas = [Assistant(make_settings(tmp_path / f"bot-{i}", database_url=pg_url, chroma_host="127.0.0.1",
+                                        chroma_port=chroma_server)) for i in (1, 2)]
+    for bot in replicas:
+        first = bot.ask(QUESTION, mode="extractive")
+        assert not first.abstained and first.citations and first.citations[0].source == "chips-act", first.text
+        assert not (bot.settings.data_dir / "versions").exists()  # nothing synced on a bot host
+    old = {int(bot.retriever.snapshot.state["generation"]) for bot in replicas}
+    assert len(old) == 1
+    old_collection = replicas[0].retriever.snapshot.name
+    watchers = [GenerationWatcher(bot, interval=0.5).start() for bot in replicas]
+
+    failures: list[str] = []
+    asked = [0, 0]
+    stop = threading.Event()
+
+    def ask(i: int) -> None:
+        while not stop.is_set():
+            try:
+                answer = replicas[i].ask(QUESTION, mode="extractive")
+                if answer.abstained or not answer.citations:
+                    failures.append(f"replica {i + 1}: no answer: {answer.text[:80]}")
+                asked[i] += 1
+            except Exception as exc:  # noqa: BLE001 - the test records every failure
+                failures.append(f"replica {i + 1}: {type(exc).__name__}: {exc}")
+
+    askers = [threading.Thread(target=ask, args=(i,)) for i in (0, 1)]
+    for t in askers:
+        t.start()
+    try:
+        _cli(indexer, shared, "sync", "--mirror", str(_marked_mirror(tmp_path)), "--source", "chips-act")
+        _cli(indexer, shared, "index")
+        published_at = time.monotonic()
+        while time.monotonic() - published_at < 60 and not all(_serves_mark(bot) for bot in replicas):
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for t in askers:
+            t.join()
+        for w in watchers:
+            w.stop()
+    assert all(_serves_mark(bot) for bot in replicas), [w.last_error for w in watchers]
+    assert not failures, failures[:3]
+    assert min(asked) > 0 and [w.swaps for w in watchers] == [1, 1]
+    new = {int(bot.retriever.snapshot.state["generation"]) for bot in replicas}
+    assert len(new) == 1 and new.pop() > old.pop()
+    answer = replicas[1].ask(f"What is the {MARK} framework?", mode="extractive")
+    assert any(MARK in c.quote for c in answer.citations), answer.text
+
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        pointer = conn.execute(text("SELECT generation, collection, previous_collection FROM index_pointer")).one()
+        numbers = conn.execute(text("SELECT number FROM index_generations ORDER BY number")).scalars().all()
+    engine.dispose()
+    assert pointer.collection == replicas[0].retriever.snapshot.name != old_collection
+    assert pointer.previous_collection == old_collection  # kept through the grace period
+    assert len(numbers) == 2
+
+
+def test_index_runs_on_postgresql_take_turns(pg_url: str, tmp_path: Path) -> None:
+    from bot.published import advisory_lock
+
+    settings = make_settings(tmp_path, database_url=pg_url)
+    order: list[str] = []
+    waited: list[str] = []
+    first_holds = threading.Event()
+
+    def second() -> None:
+        first_holds.wait()
+        with advisory_lock(settings, "pb-test", on_wait=waited.append) as held:
+            assert held
+            order.append("second")
+
+    t = threading.Thread(target=second)
+    t.start()
+    with advisory_lock(settings, "pb-test") as held:
+        assert held
+        first_holds.set()
+        deadline = time.monotonic() + 10
+        while not waited and time.monotonic() < deadline:
+            time.sleep(0.05)
+        order.append("first")
+    t.join(timeout=20)
+    assert order == ["first", "second"]
+    assert waited and "another `policybot index`" in waited[0] and "s3cret" not in waited[0]
+
+
+@pytest.mark.parametrize("grace", [0.0, 3600.0])
+def test_old_generations_are_pruned_after_the_grace_period(pg_url: str, tmp_path: Path, grace: float) -> None:
+    from bot.published import collections, materialize, prune, publish, read_pointer, state_of
+
+    settings = make_settings(tmp_path, database_url=pg_url)
+    for number in (1, 2, 3):
+        folder = tmp_path / f"g{number}"
+        folder.mkdir()
+        (folder / "chunks.jsonl").write_text(f"chunks of {number}\n", encoding="utf-8")
+        (folder / "state.json").write_text(f'{{"generation": {number}}}', encoding="utf-8")
+        publish(settings, "pb-x", number, f"pb-x-g{number}", folder, f"pb-x-g{number - 1}" if number > 1 else None)
+    pointer = read_pointer(settings, "pb-x")
+    assert pointer is not None and (pointer.number, pointer.collection, pointer.previous_collection) == (3, "pb-x-g3", "pb-x-g2")
+    gone = prune(settings, "pb-x", keep={3, 2}, grace=grace)
+    if grace:
+        assert gone == [] and collections(settings, "pb-x") == {"pb-x-g1", "pb-x-g2", "pb-x-g3"}
+    else:
+        assert gone == ["pb-x-g1"] and collections(settings, "pb-x") == {"pb-x-g2", "pb-x-g3"}
+        assert state_of(settings, "pb-x", 1) is None
+    host = tmp_path / "host" / "g3"
+    assert materialize(settings, "pb-x", 3, host)
+    assert (host / "chunks.jsonl").read_text(encoding="utf-8") == "chunks of 3\n"
+    assert not materialize(settings, "pb-x", 3, host)  # already complete here
