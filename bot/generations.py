@@ -242,7 +242,8 @@ def current_state(settings: Settings, embedder_name: str) -> dict[str, Any] | No
         generation = current_generation(settings, collection_name(settings, embedder_name))
         if generation is None:
             return None
-        _materialize(settings, collection_name(settings, embedder_name), generation)
+        if published.shared(settings) and generation.number:
+            return published.state_of(settings, collection_name(settings, embedder_name), generation.number)
         return dict(json.loads((generation.folder / "state.json").read_text(encoding="utf-8")))
     except (BotError, OSError, ValueError):
         return None

@@ -23,9 +23,14 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from sqlalchemy import select
+
 from .config import Settings
 from .generations import current_state
 from .models import Answer
+from .state import DB_ERRORS, StoreError, open_state
+from .state.ops import upsert
+from .state.schema import watch_runs
 from .versions import VersionStore
 
 __all__ = ["CONTENT_TYPE_LATEST", "REGISTRY", "DiskState", "WATCH_FILE", "count_slack_error", "observe_question",
@@ -74,13 +79,20 @@ def count_slack_error(method: str, error: str) -> None:
 
 
 def record_watch_run(settings: Settings, *, ok: bool, synced: int = 0, failed: int = 0) -> None:
-    """Note a finished watch run in the data dir (the last successful one is kept apart)."""
-    path = settings.data_dir / WATCH_FILE
+    """Note a finished watch run (the last successful one is kept apart): in the shared database when there is
+    one (bots on other hosts read it), else in the data dir."""
     data = read_watch_run(settings) or {}
     now = time.time()
     data.update({"last_run": now, "last_ok": ok, "synced": synced, "failed": failed})
     if ok:
         data["last_success"] = now
+    if settings.database_url is not None:
+        db = open_state(settings.database_url, settings.data_dir / "state.sqlite3")
+        with db.engine.begin() as conn:
+            values = {"name": "watch", "data": json.dumps(data), "updated_at": now}
+            upsert(conn, watch_runs, values, ["name"], {"data": values["data"], "updated_at": now})
+        return
+    path = settings.data_dir / WATCH_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data) + "\n", encoding="utf-8")
@@ -88,10 +100,16 @@ def record_watch_run(settings: Settings, *, ok: bool, synced: int = 0, failed: i
 
 
 def read_watch_run(settings: Settings) -> dict[str, Any] | None:
-    """What :func:`record_watch_run` wrote last, or None (no watch has run here, or the file is unreadable)."""
+    """What :func:`record_watch_run` wrote last, or None (no watch has run, or the record is unreadable)."""
     try:
-        data = json.loads((settings.data_dir / WATCH_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if settings.database_url is not None:
+            db = open_state(settings.database_url, settings.data_dir / "state.sqlite3")
+            with db.engine.connect() as conn:
+                raw = conn.execute(select(watch_runs.c.data).where(watch_runs.c.name == "watch")).scalar()
+            data = json.loads(raw) if raw else None
+        else:
+            data = json.loads((settings.data_dir / WATCH_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, *DB_ERRORS, StoreError):
         return None
     return data if isinstance(data, dict) else None
 

@@ -48,6 +48,7 @@ def test_two_replicas_swap_to_a_generation_published_in_the_database(tmp_path: P
     from sqlalchemy import create_engine, text
 
     from bot.assistant import Assistant
+    from bot.metrics import read_watch_run
     from bot.serving import GenerationWatcher
 
     shared = {"POLICYBOT_DATABASE_URL": pg_url, "POLICYBOT_CHROMA_HOST": "127.0.0.1",
@@ -85,8 +86,8 @@ def test_two_replicas_swap_to_a_generation_published_in_the_database(tmp_path: P
     for t in askers:
         t.start()
     try:
-        _cli(indexer, shared, "sync", "--mirror", str(_marked_mirror(tmp_path)), "--source", "chips-act")
-        _cli(indexer, shared, "index")
+        # what the scheduled indexer runs: sync (this mirror holds only the Chips Act), index, record the run
+        _cli(indexer, shared, "watch", "--once", "--mirror", str(_marked_mirror(tmp_path)))
         published_at = time.monotonic()
         while time.monotonic() - published_at < 60 and not all(_serves_mark(bot) for bot in replicas):
             time.sleep(0.2)
@@ -103,6 +104,9 @@ def test_two_replicas_swap_to_a_generation_published_in_the_database(tmp_path: P
     assert len(new) == 1 and new.pop() > old.pop()
     answer = replicas[1].ask(f"What is the {MARK} framework?", mode="extractive")
     assert any(MARK in c.quote for c in answer.citations), answer.text
+
+    run = read_watch_run(replicas[0].settings)  # written by the indexer, read on a bot host
+    assert run is not None and run["synced"] > 0 and run["last_ok"] is False  # the other acts are not in this mirror
 
     engine = create_engine(pg_url)
     with engine.connect() as conn:

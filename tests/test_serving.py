@@ -124,10 +124,14 @@ def test_a_generation_that_cannot_be_loaded_leaves_the_old_one_serving(tmp_path:
     assert not answer.abstained and answer.citations
 
 
-def test_a_watcher_with_nothing_new_does_not_load(small_assistant) -> None:  # type: ignore[no-untyped-def]
+def test_a_watcher_with_nothing_new_does_not_load(tmp_path: Path, small_data_dir: Path) -> None:
+    from bot.assistant import Assistant
     from bot.serving import GenerationWatcher
 
-    small_assistant.ask("What does the Chips Act establish?", mode="extractive")
-    watcher = GenerationWatcher(small_assistant, interval=0)
+    data = tmp_path / "data"  # a copy: other tests may publish newer generations in the shared fixture
+    shutil.copytree(small_data_dir, data)
+    assistant = Assistant(make_settings(data))
+    assistant.ask("What does the Chips Act establish?", mode="extractive")
+    watcher = GenerationWatcher(assistant, interval=0)
     assert watcher.check(force=True) is False
     assert watcher.swaps == 0 and watcher.last_error is None

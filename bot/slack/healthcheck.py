@@ -150,7 +150,7 @@ class Health:
         }
         on_disk = current_state(self.settings, retriever.embedder.name)
         if on_disk and on_disk.get("generation") != state.get("generation"):
-            out["newer_on_disk"] = on_disk.get("generation")  # a restart serves it
+            out["newer_on_disk"] = on_disk.get("generation")  # published; the generation watcher swaps to it
         return out
 
     def _chroma(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, Table, Text
 
 #: The newest migration's revision (``migrations/versions``); a test checks it against Alembic's own head.
-HEAD = "0001"
+HEAD = "0002"
 
 metadata = MetaData()
 
@@ -95,4 +95,12 @@ generation_files = Table(
     Column("number", Integer, primary_key=True),
     Column("file", Text, primary_key=True),
     Column("data", LargeBinary, nullable=False),
+)
+
+#: The last `policybot watch` run (one row, ``name`` 'watch'): JSON of when it ran, whether it succeeded, what it synced.
+watch_runs = Table(
+    "watch_runs", metadata,
+    Column("name", Text, primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )

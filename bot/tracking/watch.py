@@ -18,6 +18,8 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import BotError
+from ..metrics import record_watch_run
+from ..state import DB_ERRORS
 from ..sources import Manifest, load_manifest
 from ..sync import SyncResult, sync
 from .changes import change_sets
@@ -99,6 +101,14 @@ def run_once(
     return report
 
 
+def _record(settings: Settings, say: Callable[[str], None], **run: Any) -> None:
+    """The run for /readyz and /metrics; failing to note it never fails the run."""
+    try:
+        record_watch_run(settings, **run)
+    except (BotError, OSError, *DB_ERRORS) as exc:
+        say(f"could not record this run for /readyz and /metrics: {getattr(exc, 'message', exc)}")
+
+
 def watch(
     settings: Settings,
     *,
@@ -119,7 +129,10 @@ def watch(
                 f"synced {len(report.synced)} texts ({len(report.new)} new, {len(report.failed)} failed); "
                 f"{len(report.change_sets)} change sets; {len(report.posted)} posted"
             )
+            _record(settings, say, ok=not report.failed and not report.warnings, synced=len(report.synced),
+                    failed=len(report.failed))
         except BotError as exc:
+            _record(settings, say, ok=False)
             if once:
                 raise
             say(f"run failed: {exc.message}")
