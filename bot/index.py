@@ -20,7 +20,6 @@ clear error naming the repair, never a partial index served in silence.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -58,9 +57,11 @@ from .generations import (  # noqa: E402
     write_snapshot,
 )
 from .models import Chunk, Unit  # noqa: E402
+from .vectors import content_key, vectors_by_content, vectors_by_key  # noqa: E402
 from .tracking.build import load_timeline  # noqa: E402
 
 __all__ = [  # what other modules import from here; the snapshot itself lives in bot.generations
+    "content_key",
     "SNAPSHOT_FORMAT",
     "IndexReport",
     "Snapshot",
@@ -140,33 +141,6 @@ def _load_counts(settings: Settings, name: str) -> dict[str, int]:
 
 def _save_counts(settings: Settings, name: str, counts: dict[str, int]) -> None:
     write_atomic(base_dir(settings, name) / "token-counts.json", json.dumps(counts))
-
-
-def content_key(chunk: Chunk) -> str:
-    """Same source, language, unit and embedded text: the same vector, whatever the version."""
-    return hashlib.sha256(f"{chunk.source}\0{chunk.language}\0{chunk.unit}\0{embed_text(chunk)}".encode()).hexdigest()
-
-
-def _vectors_by_content(collection: Any, ids: list[str]) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {}
-    for i in range(0, len(ids), 500):
-        got = collection.get(ids=ids[i : i + 500], include=["embeddings", "documents", "metadatas"])
-        for doc, meta, vec in zip(got["documents"], got["metadatas"], got["embeddings"]):
-            key = meta.get("embed_key")
-            if not key:  # indexed by an earlier policybot, which did not store the key
-                key = content_key(Chunk(id="", text=doc, **{k: v for k, v in meta.items() if k in Chunk.model_fields}))
-            out[str(key)] = list(map(float, vec))
-    return out
-
-
-def _vectors_by_key(collection: Any, keys: list[str]) -> dict[str, list[float]]:
-    """The vectors ``collection`` holds for these content keys (read in pages, only those asked for)."""
-    out: dict[str, list[float]] = {}
-    for i in range(0, len(keys), 500):
-        got = collection.get(where={"embed_key": {"$in": keys[i : i + 500]}}, include=["embeddings", "metadatas"])
-        for meta, vec in zip(got["metadatas"], got["embeddings"]):
-            out[str(meta["embed_key"])] = list(map(float, vec))
-    return out
 
 
 @dataclass
@@ -309,10 +283,10 @@ def _build(
         stale = [i for i in existing if i not in wanted]
         # A new version changes every chunk id (the version is part of it), but most texts are
         # unchanged: reuse the vectors of superseded chunks with the same unit and text.
-        reusable = _vectors_by_content(collection, stale) if to_add and stale else {}
+        reusable = vectors_by_content(collection, stale) if to_add and stale else {}
         if to_add and not rebuild and source and source != target:  # a shared store: copy from the serving collection
             wanted_keys = [content_key(c) for c in to_add if content_key(c) not in reusable]
-            reusable.update(_vectors_by_key(get_collection(client, source, create=False), wanted_keys))
+            reusable.update(vectors_by_key(get_collection(client, source, create=False), wanted_keys))
         reused = _embed_into(collection, embedder, to_add, reusable, progress)
     except ChromaError as exc:
         raise store_damaged(settings, exc) from None

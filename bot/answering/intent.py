@@ -17,8 +17,14 @@ QUANTITY = re.compile(
     r"maximum|minimum|up to how|hoeveel|welk percentage|welk deel|hoe groot|hoe hoog)\b",
     re.I,
 )
-#: An amount: a number that is not a year ("2 procent", "EUR 35000000", "4,1"; not "in 2023").
-NUMBER = re.compile(r"(?<![\d.,])(?!(?:19|20)\d\d(?![\d.,]?\d))\d")
+#: An amount: a number that is not a year ("2 procent", "EUR 35000000", "4,1"; not "in 2023"), nor a
+#: paragraph's own number ("1. The ..."), nor a reference ("Article 23(4)", "lid 2", "Regulation (EU) 2024/1689").
+NUMBER = re.compile(
+    r"(?<![\d.,(/])(?<!Article )(?<!Articles )(?<!paragraph )(?<!paragraphs )(?<!point )(?<!points )(?<!Annex )"
+    r"(?<!Chapter )(?<!Section )(?<!artikel )(?<!artikelen )(?<!lid )(?<!leden )(?<!punt )(?<!bijlage )"
+    r"(?!(?:19|20)\d\d(?![\d.,]?\d))(?!\d{1,3}[a-z]?\.\s)\d",
+    re.I,
+)
 #: An amount in words ("two years", "one month", "twee jaar").
 NUMBER_WORD = re.compile(
     r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundred|thousand|"
