@@ -102,7 +102,7 @@ class Assistant:
 
     @property
     def extractive(self) -> ExtractiveAnswerer:
-        return ExtractiveAnswerer(self.settings, self.retriever, self.manifest, dates=self.applies)
+        return ExtractiveAnswerer(self.settings, self.retriever, self.manifest, dates=self.applies, dated_by=self.dated_by)
 
     def applies(self, citation: Citation) -> str:
         """From when a cited provision applies, and whether today, in the citation's language;
@@ -112,6 +112,14 @@ class Assistant:
             return ""
         lang = "nl" if citation.language == "nl" else "en"
         return citation_dates(citation, timeline=timeline).label(lang)
+
+    def dated_by(self, citation: Citation) -> Citation | None:
+        """The citation of the rule that sets from when a cited provision applies (None: no date, or it dates itself)."""
+        timeline = self._timeline_of(self.serving)
+        if timeline is None:
+            return None
+        rules = citation_dates(citation, timeline=timeline).rules
+        return rules[0].citation if rules else None
 
     def retrieve(
         self, question: str, *, source: str | None = None, lang: str | None = None, k: int | None = None

@@ -349,3 +349,14 @@ def test_an_answer_quoting_an_article_does_not_also_quote_its_recitals() -> None
     assert [c.unit.unit for c in chosen] == ["art-86", "art-75"]
     # A recital alone, with no article of its text beside it, is quoted.
     assert [c.unit.unit for c in ExtractiveAnswerer.select([recital])] == ["rct-171"]
+
+
+def test_a_from_when_question_cites_the_provision_that_dates_the_answer(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    """Article 26 holds no date; the Chips Act's final provision (Article 41) does, and the timeline says so."""
+    answer = small_assistant.ask("From when do the rules on priority-rated orders apply?", source="chips-act",
+                                 mode="extractive")
+    units = [c.unit for c in answer.citations]
+    assert units[0] == "art-26" and "art-41" in units, units
+    dating = answer.citations[units.index("art-41")]
+    assert dating.quote in small_assistant.retriever.unit("chips-act", "en", "art-41").text
+    assert "Chips Act, Article 41" in answer.text

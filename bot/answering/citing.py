@@ -34,13 +34,16 @@ class Citer:
     """Builds citations for units of the index, with notes and dates."""
 
     def __init__(
-        self, settings: Settings, retriever: Retriever, manifest: Manifest, dates: Callable[[Citation], str] | None = None
+        self, settings: Settings, retriever: Retriever, manifest: Manifest, dates: Callable[[Citation], str] | None = None,
+        dated_by: Callable[[Citation], Citation | None] | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.manifest = manifest
         #: From when a cited provision applies ("applies since 2 February 2025"), from the timeline.
         self.dates = dates
+        #: The provision that sets that date (a final provision, an amending act's point), from the same timeline.
+        self.dated_by = dated_by
 
     # -- helpers -----------------------------------------------------------------
     def short(self, source: str) -> str:

@@ -283,6 +283,12 @@ class ExtractiveAnswerer(Citer):
                                 score=c.score / best.score if best.score else 1.0))
         if not citations:
             return self._abstain(q, results, k)
+        if intent.DATE in intent.wants(q.text) and not any(intent.DATE.search(p.quote) for p in points):
+            # "From when ...?" answered by the provision asked about: the passage that dates it proves the answer.
+            dating = self._date_point(points[0], len(citations) + 1, lang)
+            if dating is not None:
+                citations.append(dating.citation)
+                points.append(dating)
         wants = {name for name, pattern in intent.KINDS.items() if pattern in intent.wants(q.text)}
         line = bottom_line(q.text, lang, points, wants, {t.lower() for t in re.findall(r"\w{4,}", q.text)})
         text = render(line, points)
@@ -355,6 +361,20 @@ class ExtractiveAnswerer(Citer):
                         chosen.append(c)
                     break
         return chosen
+
+    def _date_point(self, first: Point, n: int, lang: str) -> Point | None:
+        """The passage of the rule that sets from when ``first``'s provision applies (the timeline's), as a point."""
+        rule = self.dated_by(first.citation) if self.dated_by is not None else None
+        if rule is None or (rule.source, rule.unit, rule.ref) == (first.unit.source, first.unit.unit, first.citation.ref):
+            return None
+        unit = self.retriever.unit(rule.source, rule.language, rule.unit)
+        if unit is None or not verify_quote(rule.quote, unit.text):
+            return None
+        block = next((b for b in unit.blocks if b.ref == rule.ref), None) or next(
+            (b for b in unit.blocks if rule.quote[:40] in b.text), unit.blocks[0])
+        citation = self._citation(n, unit, block, group_digits(rule.quote), self._note(unit, block, lang))
+        return Point(unit, block, citation.quote, citation, f"{self.short(unit.source)}, {citation.ref}", f"[{n}]",
+                     score=first.score)
 
     def _enough(self, q: Query, best: Candidate, top_dense: float) -> bool:
         """Is the best evidence strong enough to answer instead of abstaining?"""
