@@ -360,3 +360,16 @@ def test_a_from_when_question_cites_the_provision_that_dates_the_answer(small_as
     dating = answer.citations[units.index("art-41")]
     assert dating.quote in small_assistant.retriever.unit("chips-act", "en", "art-41").text
     assert "Chips Act, Article 41" in answer.text
+
+
+@pytest.mark.parametrize(("title", "amends"), [
+    ("Amendments to Regulation (EU) 2021/694", True),
+    ("Amendment of Directive (EU) 2018/1972", True),
+    ("Wijziging van Verordening (EU) 2018/858", True),
+    ("Amendments to Annex III", False),  # changes the act itself: a rule of this act
+    ("Obligations of deployers of high-risk AI systems", False),
+])
+def test_articles_that_amend_another_act_are_recognised_by_their_heading(title: str, amends: bool) -> None:
+    from bot.answering.extractive import AMENDS_ANOTHER_ACT
+
+    assert bool(AMENDS_ANOTHER_ACT.match(title)) is amends

@@ -42,6 +42,9 @@ DENSE_WEIGHT = 0.15
 TITLE_WEIGHT = 0.0
 #: Sources whose Article 1 lists amendments to another, consolidated act.
 AMENDING = {"ai-omnibus"}
+#: The heading of an article that amends another act ("Amendment to Directive (EU) 2020/1828").
+AMENDS_ANOTHER_ACT = re.compile(
+    r"^(?:Amendments?|Wijziging(?:en)?) (?:to|of|van) (?:Regulation|Directive|Decision|Verordening|Richtlijn|Besluit)\b")
 #: Another unit is quoted only when its best sentence scores at least this share of the best one's.
 UNIT_RATIO = 0.7
 #: Share of the question's (rarity-weighted) terms that the best sentence must contain to answer
@@ -114,9 +117,10 @@ class ExtractiveAnswerer(Citer):
         lo, hi = (min(dense), max(dense)) if dense else (0.0, 0.0)
         for rank, result in enumerate(results[:k]):
             prior = 1.0 / (1.0 + RANK_DECAY * rank)
-            if result.source in AMENDING and result.unit == "art-1":
+            if (result.source in AMENDING and result.unit == "art-1") or self._amends_another_act(result):
                 # The amending instructions ("in Article 63, paragraph 1 is replaced by ...") are a
-                # worse citation than the consolidated provision they produced, which is indexed too.
+                # worse citation than the provision they produced or the act they changed: an article
+                # headed "Amendments to Regulation (EU) 2021/694" rules on another act, not this one.
                 prior *= 0.5
             # Every block of a retrieved unit is a candidate, not only those of its retrieved chunks:
             # the paragraph that answers ("within 72 hours", point (b)) is often not the one that
@@ -164,6 +168,10 @@ class ExtractiveAnswerer(Citer):
                             )
                         )
         return out
+
+    def _amends_another_act(self, result: Result) -> bool:
+        unit = self.retriever.unit(result.source, result.hits[0].chunk.language, result.unit) if result.hits else None
+        return bool(unit and unit.title and AMENDS_ANOTHER_ACT.match(unit.title))
 
     def _referenced(self, unit: Unit, quote: str) -> list[str]:
         """The titles of the articles of the same text that a quote refers to:
