@@ -51,7 +51,7 @@ TIMELINE = re.compile(
 )
 APPLICATION_TITLE = re.compile(r"entry into force|inwerkingtreding", re.I)
 #: Questions about fines, and the articles that set them.
-PENALTY = re.compile(r"\b(fines?|fined|penalt(?:y|ies)|sanctions?|boetes?|geldboetes?|sancties?)\b", re.I)
+PENALTY = re.compile(r"\b(fines?|fined|penalt(?:y|ies)|sanctions?|\w*boetes?|\w*sancties?)\b", re.I)  # Dutch compounds: maximumboete
 PENALTY_TITLE = re.compile(r"\b(penalties|fines|sanctions|sancties|geldboeten)\b", re.I)
 DEFINITIONS_TITLE = re.compile(r"^(definitions|definities|begripsomschrijvingen)$", re.I)
 #: A definition point: "(11) ‘first-of-a-kind facility’ means", "4) “gebruiksverantwoordelijke”:".

@@ -373,3 +373,18 @@ def test_articles_that_amend_another_act_are_recognised_by_their_heading(title: 
     from bot.answering.extractive import AMENDS_ANOTHER_ACT
 
     assert bool(AMENDS_ANOTHER_ACT.match(title)) is amends
+
+
+def test_an_amount_asked_for_comes_from_another_retrieved_unit_when_no_quoted_one_gives_it() -> None:
+    from bot.answering.extractive import ExtractiveAnswerer
+    from bot.answering.intent import NUMBER
+
+    breach = _candidate("art-32", "article", 1.0, "Member States shall ensure that essential entities comply.")
+    fines = _candidate("art-34", "article", 0.55, "Fines of a maximum of at least EUR 10 000 000 shall apply.")
+    far = _candidate("art-36", "article", 0.3, "Penalties of up to EUR 5 000 000 may apply.")
+    chosen = ExtractiveAnswerer.select([breach, fines, far], wants=[NUMBER])
+    assert [c.unit.unit for c in chosen] == ["art-32", "art-34"]
+    # Too far below the best answer, a unit is not quoted for its figure alone.
+    assert [c.unit.unit for c in ExtractiveAnswerer.select([breach, far], wants=[NUMBER])] == ["art-32"]
+    # Without an amount asked for, nothing is added.
+    assert [c.unit.unit for c in ExtractiveAnswerer.select([breach, fines, far])] == ["art-32"]

@@ -58,6 +58,8 @@ COMPARE_RATIO = 0.3
 INTENT_BONUS = 0.15
 #: A sentence giving the fact asked for joins the quotes when it scores this share of its unit's best.
 SLOT_RATIO = 0.4
+#: ... and from a unit not otherwise quoted, when it scores this share of the best sentence.
+OTHER_SLOT_RATIO = 0.5
 #: At most this many units quoted (a comparison may add one per side).
 MAX_UNITS = 3
 #: At most this many passages chosen by :meth:`ExtractiveAnswerer.select`.
@@ -363,11 +365,14 @@ class ExtractiveAnswerer(Citer):
         for pattern in wants or []:
             if any(pattern.search(c.text) for c in chosen):
                 continue
-            for c in cands:
-                if _ukey(c) in units and pattern.search(c.text) and c.score >= SLOT_RATIO * best_by_unit[_ukey(c)]:
-                    if not any(c.text == x.text for x in chosen):
-                        chosen.append(c)
-                    break
+            slot = next((c for c in cands if _ukey(c) in units and pattern.search(c.text)
+                         and c.score >= SLOT_RATIO * best_by_unit[_ukey(c)]), None)
+            if slot is None:
+                # No quoted unit gives the fact asked for ("what maximum fine?"): another retrieved unit's
+                # sentence that does, when it answers nearly as well as the best.
+                slot = next((c for c in cands if pattern.search(c.text) and c.score >= OTHER_SLOT_RATIO * top), None)
+            if slot is not None and not any(slot.text == x.text for x in chosen):
+                chosen.append(slot)
         return chosen
 
     def _date_point(self, first: Point, n: int, lang: str) -> Point | None:
