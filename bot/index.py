@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,6 +51,7 @@ from .generations import (  # noqa: E402
     set_current_generation,
     collection_name,
     current_state,
+    drop_local,
     load_snapshot,
     write_atomic,
     write_snapshot,
@@ -384,10 +384,8 @@ def _clean_up(
     for coll in drop:
         client.delete_collection(coll)
     keep_numbers = {new.number} | ({previous.number} if previous else set())
+    drop_local(settings, name, keep_numbers)
     base = base_dir(settings, name)
-    for folder in base.glob("g*"):
-        if folder.is_dir() and folder.name[1:].isdigit() and int(folder.name[1:]) not in keep_numbers:
-            shutil.rmtree(folder, ignore_errors=True)
     if 0 not in keep_numbers:  # a snapshot written before generations
         for legacy in ("chunks.jsonl", "units.jsonl", "state.json"):
             (base / legacy).unlink(missing_ok=True)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -116,9 +118,11 @@ def materialize(settings: Settings, name: str, number: int, folder: Path) -> boo
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{hashlib.sha1(str(time.time_ns()).encode()).hexdigest()[:8]}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    """Through a uniquely named temporary file in the same folder (two threads may materialize at once)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
 
 
 def state_of(settings: Settings, name: str, number: int) -> dict[str, object] | None:
