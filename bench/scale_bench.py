@@ -62,7 +62,8 @@ def build_synthetic(src: Path, dst: Path, total: int, seed: int = 0) -> dict[str
     """A data dir under ``dst`` with ``total`` chunks made from the index in ``src``."""
     from bot.dense import read_vectors
     from bot.embeddings import get_embedder
-    from bot.index import get_collection, load_snapshot, open_client, snapshot_dir
+    from bot.generations import Generation, collection_name, generation_folder, set_current_generation
+    from bot.index import get_collection, load_snapshot, open_client
 
     settings = _settings(src)
     name = get_embedder(settings.embeddings, settings).name
@@ -74,8 +75,12 @@ def build_synthetic(src: Path, dst: Path, total: int, seed: int = 0) -> dict[str
 
     out = _settings(dst)
     shutil.copytree(src / "versions", dst / "versions")  # the timeline reads the synced texts
-    folder = snapshot_dir(out, snap.name)
+    index_name = collection_name(out, name)
+    number = int(snap.state.get("generation", 1))
+    folder = generation_folder(out, index_name, number)
     folder.mkdir(parents=True)
+    if (snap.folder / "timeline.json").exists():
+        shutil.copy(snap.folder / "timeline.json", folder / "timeline.json")
     collection = get_collection(open_client(out), snap.name)
     started = time.perf_counter()
     written = 0
@@ -112,6 +117,7 @@ def build_synthetic(src: Path, dst: Path, total: int, seed: int = 0) -> dict[str
                 fout.write(json.dumps(row, ensure_ascii=False) + "\n")
     state = {**snap.state, "chunks": written, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     (folder / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    set_current_generation(out, index_name, Generation(number, snap.name, folder), None)
     return {"real_chunks": len(real), "chunks": written, "copies": copies, "store_s": stored}
 
 
