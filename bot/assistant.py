@@ -17,7 +17,7 @@ from .answering.llm import LLMAnswerer
 from .config import Settings, get_settings
 from .errors import BotError
 from .generations import TIMELINE
-from .models import Answer, Citation, SourceVersion, Unit
+from .models import Answer, Citation, SourceVersion, UnitHead
 from .prompts import check_prompts
 from .query import Query, clean_question, detect_language, parse_query
 from .retrieval import Result, Retriever
@@ -34,7 +34,8 @@ class Serving:
     """One loaded index generation and what is derived from it (replaced whole by a swap)."""
 
     retriever: Retriever
-    units: dict[str, list[Unit]] | None = None
+    units: dict[str, list[UnitHead]] | None = None
+    amending_acts: dict[str, str] | None = None  # CELEX -> 'Regulation (EU) 2026/1744', of the acts that amended units
     timeline: Timeline | None = None
 
 
@@ -265,16 +266,16 @@ class Assistant:
         return answer, results
 
     # -- the answerability gate ----------------------------------------------------------
-    def _current_units(self) -> dict[str, list[Unit]]:
+    def _current_units(self) -> dict[str, list[UnitHead]]:
         """Each indexed source's units in its current text(s) (not the older language versions)."""
         serving = self.serving
         if serving.units is None:
             snapshot = serving.retriever.snapshot
             old = {(t["source"], t["language"]) for t in snapshot.state.get("texts", []) if t.get("predates_current")}
-            units: dict[str, list[Unit]] = {}
-            for (source, language, _), unit in snapshot.units.items():
-                if (source, language) not in old:
-                    units.setdefault(source, []).append(unit)
+            units: dict[str, list[UnitHead]] = {}
+            for head in snapshot.units.heads.values():
+                if (head.source, head.language) not in old:
+                    units.setdefault(head.source, []).append(head)
             serving.units = units
         return serving.units
 
@@ -285,9 +286,11 @@ class Assistant:
         """The gate's checks that need the index: units that do not exist, acts not indexed,
         and a fact type that no retrieved passage supplies."""
         units = self._current_units()
-        celexes = {u.amended_by for us in units.values() for u in us if u.amended_by}
+        serving = self.serving
+        if serving.amending_acts is None:
+            serving.amending_acts = {c: act_name(c) for c in {u.amended_by for us in units.values() for u in us if u.amended_by}}
         family = {s.id: {*s.amended_by, *(o.id for o in self.manifest.sources if s.id in o.amended_by)} for s in self.manifest.sources}
-        refusal = gate.check_references(q, units, self._short(), {c: act_name(c) for c in celexes}, family)
+        refusal = gate.check_references(q, units, self._short(), serving.amending_acts, family)
         if refusal is not None:
             return refusal
         top = [u for r in results[:k] if (u := self.retriever.unit(r.source, r.primary.chunk.language, r.unit))]

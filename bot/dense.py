@@ -104,7 +104,9 @@ class DenseMatrix:
 
     @classmethod
     def load(cls, collection: Any, name: str, chunks: list[Chunk], folder: Path | None, page_size: int = PAGE_SIZE) -> DenseMatrix:
-        """The matrix for ``chunks``: memory-mapped from ``folder`` if cached there, else read from Chroma (and cached)."""
+        """The matrix for ``chunks``: memory-mapped from ``folder`` if cached there, else read from Chroma (and cached).
+
+        ``collection``: the Chroma collection, or a function that opens it (called only when the cache misses)."""
         position = cls.order(chunks)
         rows = [chunks[i] for i in position]
         ids = [c.id for c in rows]
@@ -117,7 +119,7 @@ class DenseMatrix:
                     return cls(rows, matrix, _nonzero_rows(matrix), position)
             except (OSError, ValueError) as exc:
                 log.warning("Ignoring the unreadable vector cache %s (%s)", path.name, type(exc).__name__)
-        matrix, found = read_vectors(collection, ids, page_size)
+        matrix, found = read_vectors(collection() if callable(collection) else collection, ids, page_size)
         if path is not None and matrix.shape[1]:
             matrix = _cache(path, matrix)
         return cls(rows, matrix, found, position)

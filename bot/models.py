@@ -9,6 +9,7 @@ for the index. Answerers return one :class:`Answer` with numbered
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -33,6 +34,18 @@ class Block(BaseModel):
     amended: bool = Field(False, description="Carries an amendment marker in a consolidated text")
 
 
+@dataclass(frozen=True, slots=True)
+class UnitHead:
+    """What the index says about a unit without its text: enough to know which units exist."""
+
+    source: str
+    language: str
+    unit: str
+    kind: str
+    number: str
+    amended_by: str | None = None
+
+
 class Unit(BaseModel):
     """A top-level structural unit of a text, addressed as in ../shared/eval/README.md."""
 
@@ -55,6 +68,10 @@ class Unit(BaseModel):
     @property
     def key(self) -> str:
         return f"{self.source}:{self.unit}"
+
+    @property
+    def head(self) -> UnitHead:
+        return UnitHead(self.source, self.language, self.unit, self.kind, self.number, self.amended_by)
 
 
 class Chunk(BaseModel):

@@ -16,18 +16,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import bm25s
-from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN_PLUS
 import numpy as np
-import Stemmer
+from chromadb.errors import ChromaError
 
 from .config import Settings
 from .dense import DenseMatrix, ann_search
 from .embeddings import Embedder, get_embedder
 from . import warmstart
-from .errors import IndexMissingError
+from .errors import IndexCorruptError, IndexMissingError
 from .generations import Snapshot, collection_name, current_generation, load_snapshot
-from .index import open_served_collection
+from .lexical import LexicalIndex, stem_tokens
+from .index import get_collection, open_client, open_served_collection, store_damaged
 from .models import Chunk, Hit, Unit
 from .query import Query
 from .sources import fold
@@ -57,35 +56,6 @@ DEFINITIONS_TITLE = re.compile(r"^(definitions|definities|begripsomschrijvingen)
 #: A definition point: "(11) ‘first-of-a-kind facility’ means", "4) “gebruiksverantwoordelijke”:".
 _DEFINED = re.compile(r"^\(?\d+[a-z]?\)\s*((?:[‘“'\"][^’”'\"]{1,80}[’”'\"](?:\s*(?:or|of|en)\s*)?)+)")
 _TERM = re.compile(r"[‘“'\"]([^’”'\"]{1,80})[’”'\"]")
-_STEMMERS = {"en": "english", "nl": "dutch"}
-_STOPWORDS = {"en": "en", "nl": "nl"}
-
-
-#: Words that say nothing about what a question asks, for comparing a question with a sentence:
-#: the full function-word lists ("we", "our", "could"), and everyday verbs of questions ("get").
-_QUESTION_STOPWORDS = {
-    "en": sorted(set(STOPWORDS_EN_PLUS) | {"get", "got", "gets", "us", "just", "still", "actually", "really"}),
-    "nl": sorted(set(STOPWORDS_DUTCH) | {"wij", "onze", "jullie", "uw", "krijgen", "eigenlijk", "gewoon", "nog"}),
-}
-
-
-def stem_tokens(text: str, lang: str) -> list[str]:
-    """The tokens the extractive answerer compares: lower-cased, function words out, stemmed."""
-    stop = _QUESTION_STOPWORDS.get(lang, _QUESTION_STOPWORDS["en"])
-    tokens = bm25s.tokenize([text], stopwords=stop, stemmer=_stemmer(lang), return_ids=False, show_progress=False)
-    return list(tokens[0]) if tokens else []
-
-
-_stemmer_cache: dict[str, Any] = {}
-
-
-def _stemmer(lang: str) -> Any:
-    name = _STEMMERS.get(lang, "english")
-    if name not in _stemmer_cache:
-        _stemmer_cache[name] = Stemmer.Stemmer(name)
-    return _stemmer_cache[name]
-
-
 @dataclass
 class Result:
     """One unit as retrieved: its best chunk hits, the question's language first."""
@@ -111,34 +81,15 @@ class Result:
         return "\n".join(seen)
 
 
-class LexicalIndex:
-    def __init__(self, chunks: list[Chunk], lang: str) -> None:
-        self.lang = lang
-        self.chunks = chunks
-        corpus = [f"{c.unit_ref} {c.title} {c.text}" for c in chunks]
-        tokens = bm25s.tokenize(corpus, stopwords=_STOPWORDS.get(lang, "en"), stemmer=_stemmer(lang), show_progress=False)
-        self.model = bm25s.BM25()
-        self.model.index(tokens, show_progress=False)
-        self.vocab = tokens.vocab
-        df = np.zeros(len(self.vocab) + 1, dtype=np.int64)
-        for ids in tokens.ids:
-            for i in set(ids):
-                df[i] += 1
-        n = max(len(chunks), 1)
-        self.idf = {t: float(np.log(1.0 + (n - df[i] + 0.5) / (df[i] + 0.5))) for t, i in self.vocab.items()}
-        self.max_idf = float(np.log(1.0 + (n - 0.5) / 1.5))
-
-    def weight(self, token: str) -> float:
-        """Inverse document frequency of a stemmed token (unknown tokens weigh most)."""
-        return self.idf.get(token, self.max_idf)
-
-    def search(self, text: str, n: int) -> list[tuple[Chunk, float]]:
-        q = bm25s.tokenize([text], stopwords=_STOPWORDS.get(self.lang, "en"), stemmer=_stemmer(self.lang), show_progress=False, return_ids=False)
-        terms = [t for t in q[0] if t in self.vocab] if q else []
-        if not terms:
-            return []
-        docs, scores = self.model.retrieve([terms], k=min(n, len(self.chunks)), show_progress=False, n_threads=1)
-        return [(self.chunks[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+def _add_definitions(unit: Unit, out: dict[str, list[tuple[str, str, str, str]]]) -> None:
+    """Terms a definitions article defines: folded term -> (source, language, unit, block path)."""
+    if unit.kind != "article" or not DEFINITIONS_TITLE.match(unit.title.strip()):
+        return
+    for block in unit.blocks:
+        m = _DEFINED.match(block.text)
+        if m:
+            for term in _TERM.findall(m.group(1)):
+                out.setdefault(fold(term), []).append((unit.source, unit.language, unit.unit, block.path))
 
 
 def _second_place(fused: dict[str, Hit]) -> float:
@@ -157,15 +108,27 @@ class Retriever:
         folder = generation.folder  # the generation that serves (bot/generations.py)
         derived = warmstart.cached(folder, self._derive)
         self.snapshot, self.lexical, self.definitions, self.titles = derived
-        self.snapshot.folder = folder  # the data dir may have moved since the cache was written
-        # Refuses to serve (one line) if a chunk of the snapshot has no vector in the collection.
-        self.collection = open_served_collection(settings, self.snapshot)
+        self.snapshot.moved_to(folder)  # the data dir may have moved since the cache was written
+        self._collection: Any = None
+        self._matrix: DenseMatrix | None = None
+        if settings.dense_search == "exact":
+            # Exact search serves from the matrix alone (memory-mapped from its cache once written): an
+            # embedded Chroma is not opened, which would load its HNSW index, 400 MiB at 200k chunks.
+            self._check_complete(self._vectors())
+        else:  # refuses to serve (one line) if a chunk of the snapshot has no vector in the collection
+            self._collection = open_served_collection(settings, self.snapshot)
         self.by_id = {c.id: c for c in self.snapshot.chunks}
         self.by_unit: dict[tuple[str, str, str], list[Chunk]] = {}
+        # Per source, the chunks of its articles on application and on penalties (the date and fines priors).
+        self.application: dict[str, list[Chunk]] = {}
+        self.penalties: dict[str, list[Chunk]] = {}
         for c in self.snapshot.chunks:
             self.by_unit.setdefault((c.source, c.language, c.unit), []).append(c)
+            if c.kind == "article" and APPLICATION_TITLE.search(c.title):
+                self.application.setdefault(c.source, []).append(c)
+            if c.kind == "article" and PENALTY_TITLE.search(c.title):
+                self.penalties.setdefault(c.source, []).append(c)
         self.sources = sorted({c.source for c in self.snapshot.chunks})
-        self._matrix: DenseMatrix | None = None
 
     def _derive(self) -> tuple[Snapshot, dict[str, LexicalIndex], dict[str, list[tuple[str, str, str, str]]], dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]]]:
         """What is built from the snapshot's files (cached beside them by :mod:`bot.warmstart`)."""
@@ -174,24 +137,13 @@ class Retriever:
         for lang in sorted({c.language for c in self.snapshot.chunks}):
             lexical[lang] = LexicalIndex([c for c in self.snapshot.chunks if c.language == lang], lang)
         titles: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]] = {}
-        for (source, language, unit_id), unit in self.snapshot.units.items():
+        definitions: dict[str, list[tuple[str, str, str, str]]] = {}
+        for unit in self.snapshot.units.scan():
             if unit.title and unit.kind in ("article", "annex", "section"):
-                key = (language, tuple(stem_tokens(unit.title, language)))
-                titles.setdefault(key, []).append((source, language, unit_id))
-        return self.snapshot, lexical, self._definitions(), titles
-
-    def _definitions(self) -> dict[str, list[tuple[str, str, str, str]]]:
-        """Terms defined in each text's definitions article: folded term -> (source, language, unit, block path)."""
-        out: dict[str, list[tuple[str, str, str, str]]] = {}
-        for (source, language, unit_id), unit in self.snapshot.units.items():
-            if unit.kind != "article" or not DEFINITIONS_TITLE.match(unit.title.strip()):
-                continue
-            for block in unit.blocks:
-                m = _DEFINED.match(block.text)
-                if m:
-                    for term in _TERM.findall(m.group(1)):
-                        out.setdefault(fold(term), []).append((source, language, unit_id, block.path))
-        return out
+                key = (unit.language, tuple(stem_tokens(unit.title, unit.language)))
+                titles.setdefault(key, []).append((unit.source, unit.language, unit.unit))
+            _add_definitions(unit, definitions)
+        return self.snapshot, lexical, definitions, titles
 
     # -- units -------------------------------------------------------------------
     def unit(self, source: str, language: str, unit: str) -> Unit | None:
@@ -200,13 +152,38 @@ class Retriever:
     def unit_version(self, source: str, language: str, unit: str) -> str:
         return self.snapshot.unit_versions.get((source, language, unit), "")
 
+    @property
+    def collection(self) -> Any:
+        """The Chroma collection the snapshot's vectors are in (opened when first needed)."""
+        if self._collection is None:
+            self._collection = get_collection(open_client(self.settings), self.snapshot.name, create=False)
+        return self._collection
+
+    def probe_store(self) -> dict[str, Any]:
+        """What the vector store says now (raises if it does not answer). A server counts the vectors; an
+        embedded store only opens the collection: counting would load its HNSW index into this process
+        (400 MiB at 200k chunks), which exact search does not use."""
+        if self.settings.chroma_host:
+            return {"vectors": int(self.collection.count())}
+        return {"collection": get_collection(open_client(self.settings), self.snapshot.name, create=False).name}
+
+    def _check_complete(self, matrix: DenseMatrix) -> None:
+        missing = int(len(matrix.found) - np.count_nonzero(matrix.found))
+        if missing:
+            raise IndexCorruptError(
+                f"collection {self.snapshot.name}", f"{missing:,} of {len(matrix.found):,} chunks have no vector", repair="policybot index"
+            )
+
     # -- search ------------------------------------------------------------------
     def _vectors(self) -> DenseMatrix:
         """Every chunk of the snapshot with its unit-length vector, read from Chroma (in pages) or its cache once."""
         if self._matrix is None:
-            self._matrix = DenseMatrix.load(
-                self.collection, self.snapshot.name, self.snapshot.chunks, self.snapshot.folder, self.settings.dense_page_size
-            )
+            try:
+                self._matrix = DenseMatrix.load(
+                    lambda: self.collection, self.snapshot.name, self.snapshot.chunks, self.snapshot.folder, self.settings.dense_page_size
+                )
+            except ChromaError as exc:  # a damaged vector segment: one line naming the store and the repair
+                raise store_damaged(self.settings, exc) from None
         return self._matrix
 
     def dense(
@@ -310,8 +287,8 @@ class Retriever:
     def _timeline(self, fused: dict[str, Hit], scope: list[str]) -> None:
         """A date question: the article on entry into force and application ranks second at least."""
         floor = _second_place(fused)
-        for chunk in self.snapshot.chunks:
-            if chunk.source in scope and chunk.kind == "article" and APPLICATION_TITLE.search(chunk.title):
+        for source in scope:
+            for chunk in self.application.get(source, []):
                 hit = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
                 hit.score = max(hit.score, floor - 0.0001 * chunk.order)
 
@@ -320,11 +297,8 @@ class Retriever:
         scores best, where an act has several) ranks second at least."""
         floor = _second_place(fused)
         for source in scope:
-            units = {
-                c.unit
-                for c in self.snapshot.chunks
-                if c.source == source and c.kind == "article" and PENALTY_TITLE.search(c.title)
-            }
+            chunks = self.penalties.get(source, [])
+            units = {c.unit for c in chunks}
             if not units:
                 continue
             best = max(
@@ -333,7 +307,7 @@ class Retriever:
                 default=None,
             )
             if best is None:
-                chunk = min((c for c in self.snapshot.chunks if c.source == source and c.unit in units), key=lambda c: (c.unit, c.order))
+                chunk = min(chunks, key=lambda c: (c.unit, c.order))
                 best = fused.setdefault(chunk.id, Hit(chunk=chunk, score=0.0))
             best.score = max(best.score, floor)
 
@@ -409,3 +383,10 @@ class Retriever:
             r.hits.sort(key=lambda h: (h.chunk.language != qlang, -h.score))
         return [by_key[k] for k in order]
 
+
+
+def warm_start(settings: Settings) -> None:
+    """Derive now what a bot loads at start-up for the generation that serves (the start-up cache and the
+    vector matrix, beside its snapshot), so that the first bot start after an index run is a warm one.
+    Bots on other hosts (a shared database) write their own copies when they first load it."""
+    Retriever(settings)._vectors()

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 PREFIX = "warm-"
 FORMAT = 1
 #: The modules whose code shapes what is cached: a change to any of them invalidates it.
-_CODE = ("retrieval.py", "index.py", "models.py", "sources.py", "warmstart.py")
+_CODE = ("retrieval.py", "lexical.py", "index.py", "generations.py", "unitstore.py", "models.py", "sources.py", "warmstart.py")
 _SNAPSHOT_FILES = ("state.json", "chunks.jsonl", "units.jsonl")
 
 T = TypeVar("T")

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.dense import CACHE_PREFIX
 from bot.retrieval import Retriever
 from bot.sources import load_manifest
 from bot.query import parse_query
-from bot.warmstart import PREFIX
-from tests.conftest import make_settings
+from bot.warmstart import PREFIX, cache_key
+from tests.conftest import ROOT, make_settings
 
 QUESTIONS = ["What is a first-of-a-kind facility?", "Welk deel van de Europese cloudmarkt hebben Amerikaanse aanbieders?"]
 
@@ -46,14 +50,13 @@ def test_the_second_start_loads_what_the_first_derived(data_copy: Path) -> None:
     again = Retriever(make_settings(data_copy))
     assert _results(again) == expected
 
-    # The cache is what the next start uses: a unit title changed in it shows up there.
+    # The cache is what the next start uses: a chunk title changed in it shows up there.
     with cache.open("rb") as fh:
         snapshot, lexical, definitions, titles = pickle.load(fh)
-    key = next(iter(snapshot.units))
-    snapshot.units[key].title = "Changed in the cache"
+    snapshot.chunks[0].title = "Changed in the cache"
     with cache.open("wb") as fh:
         pickle.dump((snapshot, lexical, definitions, titles), fh)
-    assert Retriever(make_settings(data_copy)).unit(*key).title == "Changed in the cache"
+    assert Retriever(make_settings(data_copy)).snapshot.chunks[0].title == "Changed in the cache"
 
 
 def test_a_new_snapshot_or_a_damaged_cache_is_derived_again(data_copy: Path) -> None:
@@ -84,3 +87,21 @@ def test_a_moved_data_dir_keeps_its_files_in_its_own_folder(data_copy: Path, tmp
     retriever = Retriever(make_settings(moved))
     assert retriever.snapshot.folder.is_relative_to(moved)
     assert _results(retriever)
+    key = next(iter(retriever.snapshot.units))
+    assert retriever.unit(*key) is not None  # units are read from the moved folder's units.jsonl
+
+
+def test_an_index_run_leaves_the_next_bot_start_warm(data_copy: Path) -> None:
+    """`policybot index` writes the start-up cache and the vector matrix of the generation it made serve."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "index"], cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "POLICYBOT_DATA_DIR": str(data_copy)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    [pickled] = _pickles(data_copy)
+    folder = pickled.parent
+    assert pickled.name == f"{PREFIX}{cache_key(folder)}.pkl"  # current: the next start loads it
+    retriever = Retriever(make_settings(data_copy))
+    assert retriever.snapshot.folder == folder
+    [matrix] = folder.glob(f"{CACHE_PREFIX}*.npy")
+    assert isinstance(retriever._vectors().matrix, np.memmap) and Path(retriever._vectors().matrix.filename) == matrix

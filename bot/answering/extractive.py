@@ -18,7 +18,8 @@ from functools import lru_cache
 from ..citations import verify_quote
 from ..models import Answer, Block, Citation, Hit, Unit
 from ..query import Query
-from ..retrieval import Result, stem_tokens
+from ..lexical import stem_tokens
+from ..retrieval import Result
 from ..text import group_digits
 from . import intent
 from .citing import NOTES, Citer, nearest_citations

@@ -26,9 +26,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from ..models import Unit
+from ..models import Unit, UnitHead
 from ..query import Query
-from ..retrieval import Retriever, stem_tokens
+from ..lexical import stem_tokens
+from ..retrieval import Retriever
 from ..sources import ForeignAct, fold
 from . import intent
 
@@ -161,7 +162,7 @@ def _join(items: list[str], lang: str) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {AND[lang]} " + items[-1]
 
 
-def describe_range(kind: str, units: list[Unit], act_of: dict[str, str], lang: str) -> str:
+def describe_range(kind: str, units: list[UnitHead], act_of: dict[str, str], lang: str) -> str:
     """'its articles run from 1 to 113, with 4a, 60a and 75a–75d inserted by Regulation (EU) 2026/1744'."""
     if kind == "annex":
         numbers = sorted(_roman_value(u.unit.split("-", 1)[1]) for u in units)
@@ -189,7 +190,7 @@ def describe_range(kind: str, units: list[Unit], act_of: dict[str, str], lang: s
 
 def check_references(
     q: Query,
-    units_of: dict[str, list[Unit]],
+    units_of: dict[str, list[UnitHead]],
     short: dict[str, str],
     act_name_of: dict[str, str],
     family: dict[str, set[str]] | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from ..models import Block, Unit
-from ..retrieval import stem_tokens
+from ..lexical import stem_tokens
 
 MAX_QUOTE_WORDS = 70
 #: A list's lead-in is quoted with its first MAX_ITEMS points, ITEM_WORDS words of each.

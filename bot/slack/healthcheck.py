@@ -159,7 +159,7 @@ class Health:
         if retriever is None:
             return {"ok": False, "detail": "the index is not loaded"}
         try:
-            return {"ok": True, "vectors": int(retriever.collection.count())}
+            return {"ok": True, **retriever.probe_store()}
         except Exception as exc:  # noqa: BLE001 - a server that is down, a damaged store...
             return {"ok": False, "detail": f"{type(exc).__name__}: {exc}".splitlines()[0][:200]}
 

@@ -34,7 +34,7 @@ from ..answering.passages import split_sentences
 from ..citations import verify_quote
 from ..models import Block, Citation, SourceVersion, Unit
 from ..query import parse_query
-from ..retrieval import stem_tokens
+from ..lexical import stem_tokens
 from ..sources import SourceSpec, fold
 from ..text import clean_title, display_name, display_name_of, fix_acronyms, group_digits, strip_amending_syntax
 from .applies import provision_dates
@@ -218,7 +218,8 @@ def _clip(text: str, words: int) -> str:
 
 
 def _units(assistant: Assistant, source: str, lang: str) -> list[Unit]:
-    return [u for (s, lg, _), u in assistant.retriever.snapshot.units.items() if s == source and lg == lang]
+    units = assistant.retriever.snapshot.units
+    return [units[key] for key in units if key[0] == source and key[1] == lang]
 
 
 def _contents(units: list[Unit]) -> list[str]:

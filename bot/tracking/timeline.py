@@ -70,7 +70,7 @@ _GENERIC = re.compile(
 
 
 def _terms(question: str, manifest: Manifest) -> set[str]:
-    from ..retrieval import stem_tokens  # heavy (the index's tokenizer): loaded for date questions only
+    from ..lexical import stem_tokens  # heavy (the index's tokenizer): loaded for date questions only
 
     text = fold(question)
     for pattern, _ in manifest.alias_patterns():
@@ -83,7 +83,7 @@ def _terms(question: str, manifest: Manifest) -> set[str]:
 
 
 def _score(entry: TimelineEntry, terms: set[str]) -> float:
-    from ..retrieval import stem_tokens  # heavy (the index's tokenizer): loaded for date questions only
+    from ..lexical import stem_tokens  # heavy (the index's tokenizer): loaded for date questions only
 
     main = set(stem_tokens(f"{entry.what} {entry.citation.quote}", "en"))
     side = set(stem_tokens(" ".join(entry.topics), "en"))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import published
 from ..config import Settings
 from ..errors import BotError
 from ..metrics import record_watch_run
@@ -81,10 +82,13 @@ def run_once(
         say(report.warnings[-1])
     if report.new and index:
         from ..index import build_index
+        from ..retrieval import warm_start
 
         try:
             build_index(settings, warn=say)
             report.indexed = True
+            if not published.shared(settings):  # bots on this data dir then start warm
+                warm_start(settings)
         except BotError as exc:
             report.warnings.append(f"index: {exc.message}")
             say(report.warnings[-1])

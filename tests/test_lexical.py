@@ -1,0 +1,42 @@
+"""The lexical side of retrieval gives what bm25s itself gives, without its per-call costs."""
+
+from __future__ import annotations
+
+import bm25s
+from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
+
+from bot.lexical import _QUESTION_STOPWORDS, _stemmer, stem_tokens, tokenize
+from bot.retrieval import Retriever
+
+QUESTIONS = [
+    "What are the fines for supplying incorrect information under the Chips Act?",
+    "Welk deel van de Europese cloudmarkt hebben Amerikaanse aanbieders?",
+    "Wat zijn de taken van de Europese Raad voor halfgeleiders?",
+    "pilot lines, design platform & competence centres (2030): who funds them?",
+]
+
+
+def test_tokens_are_those_bm25s_makes(small_settings) -> None:  # type: ignore[no-untyped-def]
+    retriever = Retriever(small_settings)
+    texts = QUESTIONS + [c.text for c in retriever.snapshot.chunks]
+    for lang, index_words in (("en", STOPWORDS_EN), ("nl", STOPWORDS_DUTCH)):
+        for text in texts:
+            for words in (index_words, _QUESTION_STOPWORDS[lang]):
+                expected = bm25s.tokenize([text], stopwords=list(words), stemmer=_stemmer(lang), return_ids=False, show_progress=False)
+                assert tokenize(text, frozenset(words), lang) == list(expected[0]), text
+    assert stem_tokens("The providers shall report incidents", "en") == ["provid", "shall", "report", "incid"]
+
+
+def test_lexical_search_ranks_as_bm25s_retrieve(small_settings) -> None:  # type: ignore[no-untyped-def]
+    retriever = Retriever(small_settings)
+    for lang, index in retriever.lexical.items():
+        for question in QUESTIONS:
+            got = index.search(question, 40)
+            terms = [t for t in tokenize(question, frozenset(STOPWORDS_EN if lang == "en" else STOPWORDS_DUTCH), lang) if t in index.vocab]
+            if not terms:
+                assert got == []
+                continue
+            docs, scores = index.model.retrieve([terms], k=40, show_progress=False, n_threads=1)
+            expected = [(index.chunks[int(d)].id, round(float(s), 5)) for d, s in zip(docs[0], scores[0]) if s > 0]
+            assert [(c.id, round(s, 5)) for c, s in got] == expected
+            assert got, question  # the questions share words with the texts
