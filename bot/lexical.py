@@ -20,7 +20,6 @@ from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN, STOPWORDS_EN_PLUS
 from .models import Chunk
 
 _STEMMERS = {"en": "english", "nl": "dutch"}
-_STOPWORDS = {"en": "en", "nl": "nl"}
 
 
 #: Words that say nothing about what a question asks, for comparing a question with a sentence:
@@ -63,14 +62,15 @@ class LexicalIndex:
         self.lang = lang
         self.chunks = chunks
         corpus = [f"{c.unit_ref} {c.title} {c.text}" for c in chunks]
-        tokens = bm25s.tokenize(corpus, stopwords=_STOPWORDS.get(lang, "en"), stemmer=_stemmer(lang), show_progress=False)
+        tokens = bm25s.tokenize(corpus, stopwords=sorted(_INDEX_STOPSETS.get(lang, _INDEX_STOPSETS["en"])), stemmer=_stemmer(lang), show_progress=False)
         self.model = bm25s.BM25()
         self.model.index(tokens, show_progress=False)
         self.vocab = tokens.vocab
-        df = np.zeros(len(self.vocab) + 1, dtype=np.int64)
-        for ids in tokens.ids:
-            for i in set(ids):
-                df[i] += 1
+        # Document frequencies: the index holds one score per (token, chunk it occurs in), by token.
+        # (bm25s adds an empty token to the vocabulary, with no scores.)
+        df = np.zeros(len(self.vocab), dtype=np.int64)
+        counts = np.diff(self.model.scores["indptr"])
+        df[: len(counts)] = counts
         n = max(len(chunks), 1)
         self.idf = {t: float(np.log(1.0 + (n - df[i] + 0.5) / (df[i] + 0.5))) for t, i in self.vocab.items()}
         self.max_idf = float(np.log(1.0 + (n - 0.5) / 1.5))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bm25s
+import numpy as np
 from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 
 from bot.lexical import _QUESTION_STOPWORDS, _stemmer, stem_tokens, tokenize
@@ -40,3 +41,16 @@ def test_lexical_search_ranks_as_bm25s_retrieve(small_settings) -> None:  # type
             expected = [(index.chunks[int(d)].id, round(float(s), 5)) for d, s in zip(docs[0], scores[0]) if s > 0]
             assert [(c.id, round(s, 5)) for c, s in got] == expected
             assert got, question  # the questions share words with the texts
+
+
+def test_term_weights_count_the_chunks_each_stem_occurs_in(small_settings) -> None:  # type: ignore[no-untyped-def]
+    retriever = Retriever(small_settings)
+    for lang, index in retriever.lexical.items():
+        docs = [set(tokenize(f"{c.unit_ref} {c.title} {c.text}", frozenset(STOPWORDS_EN if lang == "en" else STOPWORDS_DUTCH), lang)) for c in index.chunks]
+        n = len(docs)
+        for token in ("articl", "commiss", "semiconductor", "halfgeleid", "europes"):
+            df = sum(token in d for d in docs)
+            if token in index.vocab:
+                assert df and abs(index.weight(token) - float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))) < 1e-9
+        assert index.weight("zzzunknown") == index.max_idf
+        assert max(v for t, v in index.idf.items() if t) <= index.max_idf + 1e-9  # (bm25s adds an empty token)
