@@ -121,6 +121,19 @@ def build_synthetic(src: Path, dst: Path, total: int, seed: int = 0) -> dict[str
     return {"real_chunks": len(real), "chunks": written, "copies": copies, "store_s": stored}
 
 
+def save_lexical(data: Path) -> None:
+    """Save each language's BM25 with the synthetic generation, as `policybot index` does."""
+    from bot.embeddings import get_embedder
+    from bot.generations import load_snapshot
+    from bot.lexical import LexicalIndex, files
+
+    settings = _settings(data)
+    snap = load_snapshot(settings, get_embedder(settings.embeddings, settings).name)
+    for lang in sorted({c.language for c in snap.chunks}):
+        if not (snap.folder / files(lang)[0]).exists():
+            LexicalIndex([c for c in snap.chunks if c.language == lang], lang).save(snap.folder)
+
+
 # --- one replica, in its own process ------------------------------------------------------------
 
 
@@ -279,7 +292,8 @@ def main() -> None:
             built = build_synthetic(args.data, synth, args.chunks)
             built["build_s"] = time.perf_counter() - t
             print(f"built {built['chunks']:,} chunks from {built['real_chunks']:,} real ones in {built['build_s']:.0f} s", flush=True)
-        for pattern in ("index/*/vectors-*.npy", "index/*/warm-*.pkl"):
+        save_lexical(synth)
+        for pattern in ("index/**/vectors-*.npy", "index/**/warm-*.pkl"):
             for old in synth.glob(pattern):
                 old.unlink()  # the cold start parses the snapshot and reads Chroma
 

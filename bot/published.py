@@ -35,6 +35,12 @@ from .state.ops import upsert
 from .state.schema import generation_files, index_generations, index_pointer
 
 FILES = ("chunks.jsonl", "units.jsonl", "timeline.json", "state.json")  # state.json last: it marks a folder complete
+EXTRA = "bm25-*"  # and the lexical index's files (numpy arrays and JSON), one set per language
+
+
+def snapshot_files(folder: Path) -> list[str]:
+    """The files of a snapshot folder that make a generation, ``state.json`` last (not a host's own caches)."""
+    return [*FILES[:-1], *sorted(p.name for p in folder.glob(EXTRA) if p.is_file()), FILES[-1]]
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ def publish(settings: Settings, name: str, number: int, collection: str, folder:
     """Store the snapshot files of ``folder`` as generation ``number`` and make it current, in one transaction."""
     state = (folder / "state.json").read_text(encoding="utf-8")
     rows = [{"name": name, "number": number, "file": f, "data": gzip.compress((folder / f).read_bytes(), 6)}
-            for f in FILES if (folder / f).exists()]
+            for f in snapshot_files(folder) if (folder / f).exists()]
     now = time.time()
     db = _db(settings)
     try:
@@ -111,8 +117,8 @@ def materialize(settings: Settings, name: str, number: int, folder: Path) -> boo
     if "state.json" not in files:
         return False  # pruned meanwhile, or never published: the caller reports the generation missing
     folder.mkdir(parents=True, exist_ok=True)
-    for file in FILES:  # state.json last
-        if file in files:
+    for file in sorted(files, key=lambda f: f == FILES[-1]):  # state.json last
+        if "/" not in file and not file.startswith("."):
             _write_bytes(folder / file, files[file])
     return True
 

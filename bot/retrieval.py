@@ -26,6 +26,7 @@ from . import warmstart
 from .errors import IndexCorruptError, IndexMissingError
 from .generations import Snapshot, collection_name, current_generation, load_snapshot
 from .lexical import LexicalIndex, stem_tokens
+from .lexical import files as lexical_files
 from .index import get_collection, open_client, open_served_collection, store_damaged
 from .models import Chunk, Hit, Unit
 from .query import Query
@@ -107,8 +108,9 @@ class Retriever:
             raise IndexMissingError()
         folder = generation.folder  # the generation that serves (bot/generations.py)
         derived = warmstart.cached(folder, self._derive)
-        self.snapshot, self.lexical, self.definitions, self.titles = derived
+        self.snapshot, lexical, self.definitions, self.titles = derived
         self.snapshot.moved_to(folder)  # the data dir may have moved since the cache was written
+        self.lexical = lexical if lexical is not None else self._lexical(saved=True)
         self._collection: Any = None
         self._matrix: DenseMatrix | None = None
         if settings.dense_search == "exact":
@@ -130,12 +132,24 @@ class Retriever:
                 self.penalties.setdefault(c.source, []).append(c)
         self.sources = sorted({c.source for c in self.snapshot.chunks})
 
-    def _derive(self) -> tuple[Snapshot, dict[str, LexicalIndex], dict[str, list[tuple[str, str, str, str]]], dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]]]:
+    def _languages(self) -> list[str]:
+        return sorted({c.language for c in self.snapshot.chunks})
+
+    def _lexical(self, *, saved: bool) -> dict[str, LexicalIndex]:
+        """Each language's BM25: the one the index run saved with the generation, or built here
+        (a generation written by an older policybot)."""
+        out: dict[str, LexicalIndex] = {}
+        for lang in self._languages():
+            chunks = [c for c in self.snapshot.chunks if c.language == lang]
+            out[lang] = (LexicalIndex.load(self.snapshot.folder, chunks, lang) if saved else None) or LexicalIndex(chunks, lang)
+        return out
+
+    def _derive(self) -> tuple[Snapshot, dict[str, LexicalIndex] | None, dict[str, list[tuple[str, str, str, str]]], dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]]]:
         """What is built from the snapshot's files (cached beside them by :mod:`bot.warmstart`)."""
         self.snapshot: Snapshot = load_snapshot(self.settings, self.embedder.name)
-        lexical: dict[str, LexicalIndex] = {}
-        for lang in sorted({c.language for c in self.snapshot.chunks}):
-            lexical[lang] = LexicalIndex([c for c in self.snapshot.chunks if c.language == lang], lang)
+        # BM25 saved with the generation is memory-mapped at each start, not pickled in the cache.
+        saved = all((self.snapshot.folder / lexical_files(lang)[0]).exists() for lang in self._languages())
+        lexical = None if saved else self._lexical(saved=False)
         titles: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]] = {}
         definitions: dict[str, list[tuple[str, str, str, str]]] = {}
         for unit in self.snapshot.units.scan():

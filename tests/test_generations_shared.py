@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import MIRROR, ROOT, make_settings, needs_mirror
@@ -102,6 +103,8 @@ def test_two_replicas_swap_to_a_generation_published_in_the_database(tmp_path: P
     assert min(asked) > 0 and [w.swaps for w in watchers] == [1, 1]
     new = {int(bot.retriever.snapshot.state["generation"]) for bot in replicas}
     assert len(new) == 1 and new.pop() > old.pop()
+    lexical = replicas[1].retriever.lexical["en"]  # BM25 came with the generation: mapped, not rebuilt
+    assert isinstance(lexical.model.scores["data"], np.memmap) and str(lexical.model.scores["data"].filename).startswith(str(replicas[1].settings.data_dir))
     answer = replicas[1].ask(f"What is the {MARK} framework?", mode="extractive")
     assert any(MARK in c.quote for c in answer.citations), answer.text
 
@@ -155,6 +158,8 @@ def test_old_generations_are_pruned_after_the_grace_period(pg_url: str, tmp_path
         folder = tmp_path / f"g{number}"
         folder.mkdir()
         (folder / "chunks.jsonl").write_text(f"chunks of {number}\n", encoding="utf-8")
+        (folder / "bm25-en.vocab.json").write_text(f'{{"word{number}": 0}}', encoding="utf-8")  # the lexical index travels
+        (folder / "warm-0123.pkl").write_bytes(b"this host's own cache")  # host caches do not
         (folder / "state.json").write_text(f'{{"generation": {number}}}', encoding="utf-8")
         publish(settings, "pb-x", number, f"pb-x-g{number}", folder, f"pb-x-g{number - 1}" if number > 1 else None)
     pointer = read_pointer(settings, "pb-x")
@@ -168,4 +173,6 @@ def test_old_generations_are_pruned_after_the_grace_period(pg_url: str, tmp_path
     host = tmp_path / "host" / "g3"
     assert materialize(settings, "pb-x", 3, host)
     assert (host / "chunks.jsonl").read_text(encoding="utf-8") == "chunks of 3\n"
+    assert (host / "bm25-en.vocab.json").read_text(encoding="utf-8") == '{"word3": 0}'
+    assert not list(host.glob("warm-*"))
     assert not materialize(settings, "pb-x", 3, host)  # already complete here

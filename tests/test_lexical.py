@@ -6,7 +6,7 @@ import bm25s
 import numpy as np
 from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 
-from bot.lexical import _QUESTION_STOPWORDS, _stemmer, stem_tokens, tokenize
+from bot.lexical import _QUESTION_STOPWORDS, LexicalIndex, _stemmer, files, stem_tokens, tokenize
 from bot.retrieval import Retriever
 
 QUESTIONS = [
@@ -54,3 +54,22 @@ def test_term_weights_count_the_chunks_each_stem_occurs_in(small_settings) -> No
                 assert df and abs(index.weight(token) - float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))) < 1e-9
         assert index.weight("zzzunknown") == index.max_idf
         assert max(v for t, v in index.idf.items() if t) <= index.max_idf + 1e-9  # (bm25s adds an empty token)
+
+
+def test_the_index_run_saves_bm25_with_the_generation_and_bots_map_it(small_settings) -> None:  # type: ignore[no-untyped-def]
+    retriever = Retriever(small_settings)
+    folder = retriever.snapshot.folder
+    for lang, index in retriever.lexical.items():
+        assert all((folder / name).is_file() for name in files(lang))
+        assert isinstance(index.model.scores["data"], np.memmap)  # shared by the bots of a host, not copied
+        built = LexicalIndex(index.chunks, lang)  # what a bot would build itself
+        assert index.idf == built.idf
+        for question in QUESTIONS:
+            assert [(c.id, round(s, 5)) for c, s in index.search(question, 40)] == [(c.id, round(s, 5)) for c, s in built.search(question, 40)]
+
+
+def test_a_saved_bm25_for_other_chunks_is_not_used(small_settings) -> None:  # type: ignore[no-untyped-def]
+    retriever = Retriever(small_settings)
+    lang, index = next(iter(retriever.lexical.items()))
+    assert LexicalIndex.load(retriever.snapshot.folder, index.chunks[:-1], lang) is None
+    assert LexicalIndex.load(retriever.snapshot.folder, index.chunks, lang) is not None
