@@ -170,13 +170,15 @@ def child(data: Path, questions: list[str], mode: str) -> None:
         latencies.append((time.perf_counter() - t) * 1000)
         cpu.append((time.process_time() - c) * 1000)
     retriever = assistant.retriever
-    dense = retriever._vectors()
+    memory = _memory()  # as it serves (before the scan below, which loads a matrix that `ann` does not use)
     scan = []
-    for q in questions[1:]:
-        v = retriever.embedder.embed_query(q)
-        t = time.perf_counter()
-        dense.search(v, 80)
-        scan.append((time.perf_counter() - t) * 1000)
+    if retriever._matrix is not None or not os.environ.get("POLICYBOT_CHROMA_HOST"):
+        dense = retriever._vectors()
+        for q in questions[1:]:
+            v = retriever.embedder.embed_query(q)
+            t = time.perf_counter()
+            dense.search(v, 80)
+            scan.append((time.perf_counter() - t) * 1000)
     result = {
         "chunks": len(retriever.snapshot.chunks),
         "first_answer_cited": bool(first.citations),
@@ -184,8 +186,7 @@ def child(data: Path, questions: list[str], mode: str) -> None:
         "ask_cpu_ms": cpu,
         "ready_cpu_s": ready_cpu,
         "exact_dense_ms": scan,
-        "memory_mib": _memory(),
-        "matrix_mapped": isinstance(dense.matrix, np.memmap),
+        "memory_mib": memory,
     }
     print("RESULT " + json.dumps(result), flush=True)
 
@@ -228,6 +229,53 @@ def _child_hnsw(assistant: Any, questions: list[str]) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
+def start_chroma(path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """A `chroma run` server on 127.0.0.1 storing in ``path``; returns it and its port."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    chroma = Path(sys.executable).with_name("chroma")
+    proc = subprocess.Popen([str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("chroma run did not start within 60 s")
+
+
+def server_runs(args: argparse.Namespace, qfile: Path, tmp: Path) -> dict[str, dict[str, Any]]:
+    """A bot host of a multi-host deployment: the 200k vectors in a `chroma run` server, no caches."""
+    synth = args.keep_server or tmp / "synth-server"
+    proc, port = start_chroma(synth / "chroma-server")
+    os.environ.update({"POLICYBOT_CHROMA_HOST": "127.0.0.1", "POLICYBOT_CHROMA_PORT": str(port)})
+    try:
+        if not (synth / "index").exists():
+            t = time.perf_counter()
+            built = build_synthetic(args.data, synth, args.chunks)
+            print(f"built {built['chunks']:,} chunks in the Chroma server in {time.perf_counter() - t:.0f} s", flush=True)
+        save_lexical(synth)
+        runs: dict[str, dict[str, Any]] = {}
+        for name, mode in (("server exact, no caches", "ask"), ("server ann, no caches", "ann"), ("server ann, warm", "ann")):
+            if "no caches" in name:
+                for pattern in ("index/**/vectors-*.npy", "index/**/warm-*.pkl"):
+                    for old in synth.glob(pattern):
+                        old.unlink()
+            runs[name] = run_replica(synth, qfile, mode=mode)
+        return runs
+    finally:
+        for key in ("POLICYBOT_CHROMA_HOST", "POLICYBOT_CHROMA_PORT"):
+            os.environ.pop(key, None)
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def run_replica(data: Path, questions: Path, mode: str = "ask") -> dict[str, Any]:
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     start = time.perf_counter()
@@ -262,6 +310,8 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=200_000)
     parser.add_argument("--asks", type=int, default=100, help="questions asked per replica, after the first")
     parser.add_argument("--keep", type=Path, help="build the synthetic data dir here and keep it (reused if present)")
+    parser.add_argument("--server", action="store_true", help="only the runs of a bot host whose vectors are in a `chroma run` server")
+    parser.add_argument("--keep-server", type=Path, help="with --server: build that synthetic data dir here and keep it")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="ask", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -284,6 +334,10 @@ def main() -> None:
         tmp = Path(tmp_name)
         qfile = tmp / "questions.json"
         qfile.write_text(json.dumps(texts), encoding="utf-8")
+        if args.server:
+            server = server_runs(args, qfile, tmp)
+            report_rows(server)
+            return
         today = tmp / "today"
         shutil.copytree(args.data, today, ignore=shutil.ignore_patterns("vectors-*.npy", "warm-*.pkl"))
         synth = args.keep or tmp / "synth"
@@ -306,12 +360,12 @@ def main() -> None:
     report(runs, len(texts) - 1)
 
 
-def report(runs: dict[str, dict[str, Any]], asks: int) -> None:
+def report_rows(runs: dict[str, dict[str, Any]], names: tuple[str, ...] | None = None) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\nwarm asks per replica: {asks} (extractive, no LLM); times in ms, memory in MiB; load average {load} on {os.cpu_count()} cores\n")
+    print(f"\nextractive asks, no LLM; times in ms, memory in MiB; load average {load} on {os.cpu_count()} cores\n")
     print("| run | chunks | ready s (CPU s) | ask p50 / p95 | ask CPU p50 / p95 | exact scan p50 / p95 | RSS (peak) | RSS file-backed |")
     print("|---|---|---|---|---|---|---|---|")
-    for name in ("today", "200k cold", "200k warm", "200k ann"):
+    for name in names or tuple(runs):
         r = runs[name]
         m = r["memory_mib"]
         print(
@@ -320,6 +374,11 @@ def report(runs: dict[str, dict[str, Any]], asks: int) -> None:
             f"| {pct(r['exact_dense_ms'], 50):.1f} / {pct(r['exact_dense_ms'], 95):.1f} | {m['VmRSS']:.0f} ({m['VmHWM']:.0f}) "
             f"| {m['RssFile']:.0f} |"
         )
+
+
+def report(runs: dict[str, dict[str, Any]], asks: int) -> None:
+    print(f"\nwarm asks per replica: {asks}")
+    report_rows(runs, ("today", "200k cold", "200k warm", "200k ann"))
     h = runs["hnsw"]
     print("\nChroma HNSW on the same 200k vectors (dense search only), ms:\n")
     print("| query | p50 | p95 |")

@@ -127,6 +127,11 @@ def article_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+def _drop_caches(data: Path) -> None:
+    for cache in [*data.glob("index/**/vectors-*.npy"), *data.glob("index/**/warm-*.pkl")]:
+        cache.unlink()
+
+
 def _copy(src: Path, tmp_path: Path) -> Path:
     data = tmp_path / "data"
     shutil.copytree(src, data)
@@ -178,6 +183,11 @@ def test_a_chunk_without_its_vector_is_refused_and_a_plain_index_repairs_it(arti
     ids = collection.get(include=[])["ids"]
     collection.delete(ids=ids[:3])
 
+    # Exact search serves from the matrix cached beside the snapshot (written by the index run) and never
+    # reads the store: that bot keeps answering, whole. A start without the cache reads the store and refuses.
+    assert list(data.glob("index/**/vectors-*.npy"))
+    assert _ask(data, ARTICLE_QUESTION)["citations"]
+    _drop_caches(data)
     line = _one_error_line(_cli(data, "ask", ARTICLE_QUESTION))
     assert f"3 of {len(ids)} chunks have no vector" in line
     assert "`policybot index`" in line and "--rebuild" not in line
@@ -200,6 +210,7 @@ def test_a_damaged_vector_segment_is_one_line_naming_the_folder_and_the_repair(a
     assert segments and all((p / "index_metadata.pickle").exists() for p in segments)
     for segment in segments:
         (segment / "data_level0.bin").unlink()
+    _drop_caches(data)  # a bot start that reads the vectors from the store (see the test above)
 
     for args in (("ask", ARTICLE_QUESTION), ("index",)):
         line = _one_error_line(_cli(data, *args))
