@@ -65,7 +65,7 @@ def build_synthetic(src: Path, dst: Path, total: int, seed: int = 0) -> dict[str
     from bot.generations import Generation, collection_name, generation_folder, set_current_generation
     from bot.index import get_collection, load_snapshot, open_client
 
-    settings = _settings(src)
+    settings = _settings(src, chroma_host=None)  # the real index is embedded; the synthetic one may go to a server
     name = get_embedder(settings.embeddings, settings).name
     snap = load_snapshot(settings, name)
     real = snap.chunks
