@@ -161,12 +161,14 @@ def ann_search(
     sources: list[str] | None = None,
     lang: str | None = None,
     overfetch: int = OVERFETCH,
+    total: int | None = None,
 ) -> list[tuple[Chunk, float]]:
     """The n nearest chunks by Chroma's HNSW query, filters applied after it.
 
     With a filter, asks for ``overfetch * n`` neighbours and keeps the matching ones; if fewer
     than n match (a rare source far from the question), asks again with Chroma's ``where``.
     Ids that are not in ``by_id`` (the snapshot) belong to an unfinished index run and are skipped.
+    ``total``: how many vectors the collection holds, if known (else one more call asks; a round trip to a server).
     """
     if n <= 0:
         return []
@@ -186,7 +188,7 @@ def ann_search(
 
     if not sources and not lang:
         return ask(n)
-    total = collection.count()
+    total = collection.count() if total is None else total
     found = ask(min(total, overfetch * n))
     if len(found) >= n or overfetch * n >= total:
         return found[:n]

@@ -211,7 +211,8 @@ class Retriever:
             # process to the next (measured here on ~4,700 chunks), so evaluations did not repeat.
             # An exact scan costs about a millisecond at today's size, ~45 ms at 200k chunks (docs/scaling.md).
             return self._vectors().search(vector, n, sources, lang)
-        return ann_search(self.collection, self.by_id, vector, n, sources, lang)
+        # A generation's collection holds its snapshot's chunks (and, until an index run cleans up, a few more).
+        return ann_search(self.collection, self.by_id, vector, n, sources, lang, total=len(self.by_id))
 
     def search(
         self,
