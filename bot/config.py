@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         30.0, ge=0, le=30, description="How often a running bot looks for a newer index generation (0: only at each question)"
     )
     dense_page_size: int = Field(
-        5000, ge=1, le=30000, description="Chunk ids per Chroma read when loading vectors (SQLite allows ~32,000 per query)"
+        1000, ge=1, le=30000, description="Chunk ids per Chroma read when loading vectors (SQLite allows ~32,000 per query)"
     )
 
     # --- embeddings through a server (optional; for POLICYBOT_EMBEDDINGS=openai:<model>) ----

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 #: unfiltered query a third of that (docs/scaling.md).
 OVERFETCH = 10
 #: Ids per Chroma ``get``: far below SQLite's limit of 32,766 variables per statement.
-PAGE_SIZE = 5000
+PAGE_SIZE = 1000
 CACHE_PREFIX = "vectors-"
 
 
