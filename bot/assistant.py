@@ -25,7 +25,7 @@ from .sources import Manifest, load_manifest
 from .tracking.applies import citation_dates
 from .tracking.build import load_timeline
 from .tracking.entries import Timeline
-from .tracking.timeline import answer_from_timeline
+from .tracking.timeline import answer_from_timeline, dates_asked
 from .versions import VersionStore
 
 
@@ -137,16 +137,10 @@ class Assistant:
             return question
         return condense_question(history, question, self.settings)
 
-    def _application_timeline(self) -> Timeline | None:
-        """The timeline's application dates (when an act or its parts apply or enter into force):
-        what a 'since when / from when' question asks. Deadlines inside provisions are answered
-        from the passages that set them."""
+    def _application_timeline(self, question: str = "") -> Timeline | None:
+        """The timeline's dates of the kind ``question`` asks for (:func:`dates_asked`)."""
         timeline = self._timeline_of(self.serving)
-        if timeline is None:
-            return None
-        return timeline.model_copy(
-            update={"entries": [e for e in timeline.entries if e.kind in ("applies", "entry into force")]}
-        )
+        return None if timeline is None else dates_asked(timeline, question)
 
     def carried_source(self, question: str, history: list[tuple[str, str]] | None) -> str | None:
         """The one indexed act the latest earlier turn that names any names, when ``question`` names none."""
@@ -226,7 +220,7 @@ class Assistant:
         if not source:
             # A date question ("since when are the bans in force?") is answered from the
             # application timeline extracted from the current texts, with citations.
-            dated = answer_from_timeline(asked, self.settings, self._application_timeline())
+            dated = answer_from_timeline(asked, self.settings, self._application_timeline(asked))
             top = {r.key for r in results[:k]}
             # The timeline answers when it agrees with the search on where the answer is: its
             # first citation is a retrieved unit. Else the passages found answer (the date

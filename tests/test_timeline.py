@@ -190,6 +190,22 @@ def test_annex_iii_question_pairs_the_same_provision_and_dutch_gets_dutch(settin
     assert "(van toepassing)" in nl.text and "Vóór Regulation (EU) 2026/1744: 2 augustus 2026" in nl.text
 
 
+def test_until_when_asks_for_the_deadline_and_since_when_for_the_application_date(settings, tl) -> None:  # type: ignore[no-untyped-def]
+    from bot.tracking.timeline import answer_from_timeline, dates_asked
+
+    q = "By when do providers of general-purpose AI models that were already on the market before August 2025 have to comply?"
+    a = answer_from_timeline(q, settings, dates_asked(tl, q))
+    assert a is not None and "Article 111(3)" in [c.ref for c in a.citations]
+    assert any("2 August 2027" in line and "Article 111(3)" in line for line in a.text.splitlines())
+    # Asked "since when", the same words ask when the rules apply: the deadline is not offered.
+    since = "Since when do the rules for providers of general-purpose AI models apply?"
+    assert {e.kind for e in dates_asked(tl, since).entries} == {"applies", "entry into force"}
+    s = answer_from_timeline(since, settings, dates_asked(tl, since))
+    assert s is not None and all(c.unit != "art-111" for c in s.citations) and "2 August 2025" in s.text
+    nl = "Tot wanneer mogen aanbieders nog overstapkosten rekenen?"
+    assert "deadline" in {e.kind for e in dates_asked(tl, nl).entries}
+
+
 def _cli(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "POLICYBOT_DATA_DIR": str(data)}
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

@@ -53,11 +53,19 @@ SYNONYMS = {
 }
 
 
+#: Questions that ask for a deadline, not only a date of application ("until when ...?", "by when must ...?").
+ASKS_DEADLINE = re.compile(
+    r"\b(until when|by when|by what date|no later than|deadline|tot wanneer|uiterlijk|voor welke datum|binnen welke termijn)\b", re.I
+)
+APPLICATION_KINDS = frozenset({"applies", "entry into force"})
+DEADLINE_KINDS = frozenset({"deadline", "ends", "transposition"})
+
+
 def is_date_question(question: str) -> bool:
-    """Does the question ask when something applies, or what applies on a date?"""
+    """Does the question ask when something applies or falls due, or what applies on a date?"""
     if DATE_HINT.search(question) and APPLY_WORDS.search(question):
         return True
-    return bool(WHEN.search(question) and APPLY_WORDS.search(question))
+    return bool(ASKS_DEADLINE.search(question) or (WHEN.search(question) and APPLY_WORDS.search(question)))
 
 
 _GENERIC = re.compile(
@@ -124,6 +132,14 @@ def _provision_hits(question: str, sources: list[str], tl: Timeline) -> list[Tim
             keys = {(r.citation.unit, r.citation.ref, r.date) for r in [*d.rules, *d.parts, *d.due]}
             out += [e for e in entries if (e.citation.unit, e.citation.ref, e.date) in keys and e not in out]
     return sorted(out, key=lambda e: e.date)
+
+
+def dates_asked(timeline: Timeline, question: str) -> Timeline:
+    """The entries of the kind a question asks for. 'Since / from when' asks when an act or its parts apply or
+    enter into force (a deadline inside a provision is answered from the passage that sets it); 'until / by
+    when' asks for a deadline as well: the date by which something must be done, or ends."""
+    kinds = APPLICATION_KINDS | (DEADLINE_KINDS if ASKS_DEADLINE.search(question) else frozenset())
+    return timeline.model_copy(update={"entries": [e for e in timeline.entries if e.kind in kinds]})
 
 
 def answer_from_timeline(question: str, settings: Settings, timeline: Timeline | None = None) -> Answer | None:
