@@ -238,7 +238,8 @@ class Snapshot:
 
     def moved_to(self, folder: Path) -> None:
         """The snapshot's files are now in ``folder`` (a data dir moved since a start-up cache was written)."""
-        self.folder = self.units.folder = folder
+        self.folder = folder
+        self.units.relocate(folder)
 
 
 #: Chunk fields whose values repeat from chunk to chunk (the unit's, the text's): held once each.

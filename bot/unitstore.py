@@ -11,6 +11,7 @@ file is found at start-up and not in the middle of an answer.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from collections import OrderedDict
@@ -37,6 +38,23 @@ class UnitStore(Mapping[UnitKey, Unit]):
         self.limit = CACHE_UNITS
         self._cache: OrderedDict[UnitKey, Unit] = OrderedDict()
         self._lock = threading.Lock()
+        self._fd: int | None = None
+        self.relocate(folder)
+
+    def relocate(self, folder: Path) -> None:
+        """Read from ``folder``'s file from now on. It is opened now and kept open: a generation folder removed
+        after a swap (or by an index run's clean-up) stays readable to the answers still using it."""
+        self.__del__()
+        self.folder = folder
+        try:
+            self._fd = os.open(folder / FILE, os.O_RDONLY)
+        except OSError:
+            self._fd = None  # reads say the index is damaged
+
+    def __del__(self) -> None:
+        fd, self._fd = getattr(self, "_fd", None), None
+        if fd is not None:
+            os.close(fd)
 
     @classmethod
     def read(cls, folder: Path) -> tuple[UnitStore, dict[UnitKey, str]]:
@@ -69,9 +87,9 @@ class UnitStore(Mapping[UnitKey, Unit]):
                 return unit
         start, length = self.spans[key]  # KeyError: no such unit (Mapping.get gives None)
         try:
-            with (self.folder / FILE).open("rb") as fh:
-                fh.seek(start)
-                unit = Unit.model_validate(json.loads(fh.read(length))["unit"])
+            if self._fd is None:
+                raise FileNotFoundError(FILE)
+            unit = Unit.model_validate(json.loads(os.pread(self._fd, length, start))["unit"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(self.folder, f"{FILE}: {type(exc).__name__}", repair="policybot index") from None
         with self._lock:

@@ -73,3 +73,15 @@ def test_a_units_file_damaged_before_loading_is_refused_at_load(data_copy: Path)
     (folder / FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(IndexCorruptError):
         _snapshot(data_copy)
+
+
+def test_units_stay_readable_when_their_generation_folder_is_removed(data_copy: Path) -> None:
+    """A swap (or an index run's clean-up) removes an old generation's folder while answers may still read it."""
+    snapshot = _snapshot(data_copy)
+    keys = list(snapshot.units)
+    expected = {key: snapshot.units[key] for key in keys}
+    snapshot.units.limit = 1
+    moved = data_copy.parent / "elsewhere"
+    shutil.move(str(snapshot.folder), moved)  # gone from where it was loaded
+    shutil.rmtree(moved)
+    assert all(snapshot.units[key] == expected[key] for key in keys)
