@@ -42,7 +42,7 @@ NAMED_BOOST = 2.0
 DEFINED_WEIGHT = 1.0
 #: Questions that ask for a date of application or entry into force.
 TIMELINE = re.compile(
-    r"\b(since when|by when|from when|until when|what date|which date|deadlines?|appl(?:y|ies|ied) from|"
+    r"\b(since when|by when|from when|until when|what date|which date|appl(?:y|ies|ied) from|"
     r"start(?:s|ed)? to apply|becomes? applicable|applicable from|enter(?:s|ed)? into force|entry into force|in force|take effect|kick(?:s)? in|"
     r"when (?:do|does|did|will|would|are|is)\b[^?]*\b(?:apply|applies|start|begin|enter|kick in|take effect|in force)|"
     r"vanaf wanneer|sinds wanneer|per wanneer|tot wanneer|welke datum|van toepassing|in werking|"

@@ -388,3 +388,18 @@ def test_an_amount_asked_for_comes_from_another_retrieved_unit_when_no_quoted_on
     assert [c.unit.unit for c in ExtractiveAnswerer.select([breach, far], wants=[NUMBER])] == ["art-32"]
     # Without an amount asked for, nothing is added.
     assert [c.unit.unit for c in ExtractiveAnswerer.select([breach, fines, far])] == ["art-32"]
+
+
+def test_a_deadline_question_is_not_sent_to_the_final_provisions(small_settings) -> None:  # type: ignore[no-untyped-def]
+    """A deadline is set by the provision that imposes it, not by the article on entry into force."""
+    from bot.query import parse_query
+    from bot.sources import load_manifest
+
+    from bot.retrieval import Retriever
+
+    retriever = Retriever(small_settings)
+    manifest = load_manifest(small_settings.manifest_path)
+    deadline, _ = retriever.search(parse_query("What is the Chips Act deadline for the Commission to decide on an integrated production facility?", manifest))
+    assert "chips-act:art-41" not in [r.key for r in deadline[:5]]
+    applies, _ = retriever.search(parse_query("From when does the Chips Act apply?", manifest))
+    assert "chips-act:art-41" in [r.key for r in applies[:2]]  # a date of application still finds it

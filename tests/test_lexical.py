@@ -73,3 +73,4 @@ def test_a_saved_bm25_for_other_chunks_is_not_used(small_settings) -> None:  # t
     lang, index = next(iter(retriever.lexical.items()))
     assert LexicalIndex.load(retriever.snapshot.folder, index.chunks[:-1], lang) is None
     assert LexicalIndex.load(retriever.snapshot.folder, index.chunks, lang) is not None
+
