@@ -111,7 +111,7 @@ class Retriever:
         derived = warmstart.cached(folder, self._derive)
         self.snapshot, lexical, self.definitions, self.titles = derived
         self.snapshot.moved_to(folder)  # the data dir may have moved since the cache was written
-        self.lexical = lexical if lexical is not None else self._lexical(saved=True)
+        self.lexical = lexical if lexical is not None else self._lexical()
         self._collection: Any = None
         self._matrix: DenseMatrix | None = None
         if settings.dense_search == "exact":
@@ -137,13 +137,13 @@ class Retriever:
     def _languages(self) -> list[str]:
         return sorted({c.language for c in self.snapshot.chunks})
 
-    def _lexical(self, *, saved: bool) -> dict[str, LexicalIndex]:
+    def _lexical(self) -> dict[str, LexicalIndex]:
         """Each language's BM25: the one the index run saved with the generation, or built here
         (a generation written by an older policybot)."""
         out: dict[str, LexicalIndex] = {}
         for lang in self._languages():
             chunks = [c for c in self.snapshot.chunks if c.language == lang]
-            out[lang] = (LexicalIndex.load(self.snapshot.folder, chunks, lang) if saved else None) or LexicalIndex(chunks, lang)
+            out[lang] = LexicalIndex.load(self.snapshot.folder, chunks, lang) or LexicalIndex(chunks, lang)
         return out
 
     def _derive(self) -> tuple[Snapshot, dict[str, LexicalIndex] | None, dict[str, list[tuple[str, str, str, str]]], dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]]]:
@@ -151,7 +151,7 @@ class Retriever:
         self.snapshot: Snapshot = load_snapshot(self.settings, self.embedder.name)
         # BM25 saved with the generation is memory-mapped at each start, not pickled in the cache.
         saved = all((self.snapshot.folder / lexical_files(lang)[0]).exists() for lang in self._languages())
-        lexical = None if saved else self._lexical(saved=False)
+        lexical = None if saved else self._lexical()
         titles: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]] = {}
         definitions: dict[str, list[tuple[str, str, str, str]]] = {}
         for unit in self.snapshot.units.scan():
