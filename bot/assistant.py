@@ -137,7 +137,7 @@ class Assistant:
             return question
         return condense_question(history, question, self.settings)
 
-    def _application_timeline(self, question: str = "") -> Timeline | None:
+    def _application_timeline(self, question: str) -> Timeline | None:
         """The timeline's dates of the kind ``question`` asks for (:func:`dates_asked`)."""
         timeline = self._timeline_of(self.serving)
         return None if timeline is None else dates_asked(timeline, question)

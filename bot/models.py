@@ -43,6 +43,7 @@ class UnitHead:
     unit: str
     kind: str
     number: str
+    title: str = ""
     amended_by: str | None = None
 
 
@@ -71,7 +72,7 @@ class Unit(BaseModel):
 
     @property
     def head(self) -> UnitHead:
-        return UnitHead(self.source, self.language, self.unit, self.kind, self.number, self.amended_by)
+        return UnitHead(self.source, self.language, self.unit, self.kind, self.number, self.title, self.amended_by)
 
 
 class Chunk(BaseModel):

@@ -23,7 +23,7 @@ from chromadb.errors import ChromaError
 from .config import Settings
 from .dense import DenseMatrix, ann_search
 from .embeddings import Embedder, get_embedder
-from . import warmstart
+from . import published, warmstart
 from .errors import IndexCorruptError, IndexMissingError
 from .generations import Snapshot, collection_name, current_generation, load_snapshot
 from .lexical import LexicalIndex, stem_tokens
@@ -85,8 +85,6 @@ class Result:
 
 def _add_definitions(unit: Unit, out: dict[str, list[tuple[str, str, str, str]]]) -> None:
     """Terms a definitions article defines: folded term -> (source, language, unit, block path)."""
-    if unit.kind != "article" or not DEFINITIONS_TITLE.match(unit.title.strip()):
-        return
     for block in unit.blocks:
         m = _DEFINED.match(block.text)
         if m:
@@ -154,11 +152,11 @@ class Retriever:
         lexical = None if saved else self._lexical()
         titles: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]] = {}
         definitions: dict[str, list[tuple[str, str, str, str]]] = {}
-        for unit in self.snapshot.units.scan():
-            if unit.title and unit.kind in ("article", "annex", "section"):
-                key = (unit.language, tuple(stem_tokens(unit.title, unit.language)))
-                titles.setdefault(key, []).append((unit.source, unit.language, unit.unit))
-            _add_definitions(unit, definitions)
+        for key, head in self.snapshot.units.heads.items():  # every unit was parsed once already, by load_snapshot
+            if head.title and head.kind in ("article", "annex", "section"):
+                titles.setdefault((head.language, tuple(stem_tokens(head.title, head.language))), []).append(key)
+            if head.kind == "article" and DEFINITIONS_TITLE.match(head.title.strip()):
+                _add_definitions(self.snapshot.units[key], definitions)
         return self.snapshot, lexical, definitions, titles
 
     # -- units -------------------------------------------------------------------
@@ -415,5 +413,6 @@ def release_free_memory() -> None:
 def warm_start(settings: Settings) -> None:
     """Derive now what a bot loads at start-up for the generation that serves (the start-up cache and the
     vector matrix, beside its snapshot), so that the first bot start after an index run is a warm one.
-    Bots on other hosts (a shared database) write their own copies when they first load it."""
-    Retriever(settings)._vectors()
+    With a shared database it does nothing: bot hosts write their own copies when they first load a generation."""
+    if not published.shared(settings):
+        Retriever(settings)._vectors()

@@ -72,7 +72,8 @@ class UnitStore(Mapping[UnitKey, Unit]):
                     continue
                 row = json.loads(line)
                 unit = Unit.model_validate(row["unit"])
-                head = UnitHead(*(sys.intern(v) if v else v for v in (unit.source, unit.language, unit.unit, unit.kind, unit.number, unit.amended_by)))
+                source, language, kind, amended_by = (sys.intern(v) if v else v for v in (unit.source, unit.language, unit.kind, unit.amended_by))
+                head = UnitHead(source, language, unit.unit, kind, unit.number, unit.title, amended_by)
                 key = (head.source, head.language, head.unit)
                 spans[key] = (start, len(line))
                 heads[key] = head
@@ -106,13 +107,6 @@ class UnitStore(Mapping[UnitKey, Unit]):
 
     def __contains__(self, key: object) -> bool:
         return key in self.spans
-
-    def scan(self) -> Iterator[Unit]:
-        """Every unit in file order, parsed once and not kept (for what is derived from all of them)."""
-        with (self.folder / FILE).open("rb") as fh:
-            for line in fh:
-                if line.strip():
-                    yield Unit.model_validate(json.loads(line)["unit"])
 
     def __getstate__(self) -> dict[str, Any]:  # pickled in the start-up cache without its parsed units
         return {"folder": self.folder, "spans": self.spans, "heads": self.heads}

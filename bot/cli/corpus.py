@@ -46,7 +46,6 @@ def index(
 ) -> None:
     """Build or update the Chroma index from the current versions (incremental)."""
     from ..index import build_index  # heavy (Chroma, numpy, openai: ~1 s); every other command starts without it
-    from ..published import shared
     from ..retrieval import warm_start
 
     s = settings()
@@ -56,11 +55,10 @@ def index(
         progress=lambda total: RichBar(total, "Embedding"),
         warn=lambda msg: err.print(f"[yellow]warning[/] {escape(msg)}", soft_wrap=True),
     )
-    if not shared(s):  # bots on this data dir then start warm (bot hosts of a shared database derive their own)
-        try:
-            warm_start(s)
-        except BotError as exc:
-            err.print(f"[yellow]warning[/] the start-up caches were not written ({escape(exc.message)}); bots derive them", soft_wrap=True)
+    try:
+        warm_start(s)  # bots on this data dir then start warm
+    except BotError as exc:
+        err.print(f"[yellow]warning[/] the start-up caches were not written ({escape(exc.message)}); bots derive them", soft_wrap=True)
     out.print(
         f"Indexed {report.units:,} units as {report.chunks:,} chunks in [bold]{report.collection}[/]: "
         f"{report.added - report.reused:,} embedded, {report.reused:,} reused from the previous version, "

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import published
 from ..config import Settings
 from ..errors import BotError
 from ..metrics import record_watch_run
@@ -87,8 +86,7 @@ def run_once(
         try:
             build_index(settings, warn=say)
             report.indexed = True
-            if not published.shared(settings):  # bots on this data dir then start warm
-                warm_start(settings)
+            warm_start(settings)  # bots on this data dir then start warm
         except BotError as exc:
             report.warnings.append(f"index: {exc.message}")
             say(report.warnings[-1])
