@@ -217,21 +217,22 @@ class Assistant:
             answer.timings.update(timings)
             answer.timings["total_ms"] = (time.perf_counter() - start) * 1000
             return answer, results
+        extractive = self.extractive
+        passages = extractive.answer(q, results, k=k)
         if not source:
             # A date question ("since when are the bans in force?") is answered from the
             # application timeline extracted from the current texts, with citations.
             dated = answer_from_timeline(asked, self.settings, self._application_timeline(asked))
-            top = {r.key for r in results[:k]}
-            # The timeline answers when it agrees with the search on where the answer is: its
-            # first citation is a retrieved unit. Else the passages found answer (the date
-            # question is about a provision whose text holds the date, not a timeline entry).
-            if dated is not None and dated.citations and f"{dated.citations[0].source}:{dated.citations[0].unit}" in top:
+            # The timeline answers when it agrees with the passages on where the answer is: the
+            # provision it dates first is one the passage answer cites. Else the passages answer
+            # (a "by when?" about incident reports is not the CSIRTs network's own deadline).
+            cited = {f"{c.source}:{c.unit}" for c in passages.citations}
+            if dated is not None and dated.citations and f"{dated.citations[0].source}:{dated.citations[0].unit}" in cited:
                 dated.question = question
                 dated.retrieved = [r.primary for r in results[:k]]
                 dated.timings.update(timings)
                 dated.timings["total_ms"] = (time.perf_counter() - start) * 1000
                 return dated, results
-        extractive = self.extractive
         effective = self.settings.effective_mode(mode)
         if effective == "llm":
             if self._llm is None:
@@ -241,12 +242,12 @@ class Assistant:
                 q.text,
                 hits,
                 lang=q.lang,
-                fallback=lambda: extractive.answer(q, results, k=k),
+                fallback=lambda: passages,
                 history=history,
                 on_token=on_token,
             )
         else:
-            answer = extractive.answer(q, results, k=k)
+            answer = passages
         if q.foreign and not answer.abstained:
             answer.notice = gate.not_indexed_notice(q.foreign, q.lang, answered=True)
             answer.text += "\n" + answer.notice

@@ -403,3 +403,27 @@ def test_a_deadline_question_is_not_sent_to_the_final_provisions(small_settings)
     assert "chips-act:art-41" not in [r.key for r in deadline[:5]]
     applies, _ = retriever.search(parse_query("From when does the Chips Act apply?", manifest))
     assert "chips-act:art-41" in [r.key for r in applies[:2]]  # a date of application still finds it
+
+
+def test_a_deadline_question_is_answered_from_the_timeline_only_where_the_passages_agree(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    """The timeline's first entry for this question is the Chips Act's entry into force (Article 41), a retrieved
+    unit; the passages answer from Article 40, which sets the evaluation date. The two must agree."""
+    answer = small_assistant.ask("By when must the Chips Act be evaluated, and who reports?", mode="extractive")
+    assert answer.mode == "extractive", answer.text
+    units = [c.unit for c in answer.citations]
+    assert units[0] != "art-41" and "art-40" in units, units
+    assert "20 September 2026" in next(c.quote for c in answer.citations if c.unit == "art-40")
+
+
+@pytest.mark.parametrize(("question", "definitional"), [
+    ("What counts as a 'first-of-a-kind facility' under the Chips Act?", True),
+    ("Who is considered a ‘provider’ of an AI system?", True),
+    ("Wat is een gebruiksverantwoordelijke?", True),
+    ("Zijn wij aanbieder in de zin van de AI-verordening?", True),
+    ("When do cloud switching charges have to disappear completely?", False),
+    ("Are a small mid-cap's AI Act fines capped differently from those of a large corporate?", False),
+])
+def test_questions_about_what_a_term_means_are_told_apart(question: str, definitional: bool) -> None:
+    from bot.answering.intent import DEFINITIONAL
+
+    assert bool(DEFINITIONAL.search(question)) is definitional

@@ -19,7 +19,7 @@ from ..citations import verify_quote
 from ..models import Answer, Block, Citation, Hit, Unit
 from ..query import Query
 from ..lexical import stem_tokens
-from ..retrieval import Result
+from ..retrieval import DEFINITIONS_TITLE, Result
 from ..text import group_digits
 from . import intent
 from .citing import NOTES, Citer, nearest_citations
@@ -44,6 +44,8 @@ TITLE_WEIGHT = 0.0
 #: Sources whose Article 1 lists amendments to another, consolidated act.
 AMENDING = {"ai-omnibus"}
 #: The heading of an article that amends another act ("Amendment to Directive (EU) 2020/1828").
+#: Rank prior of a definitions article for a question that is not about what a term means.
+DEFINITIONS_WEIGHT = 0.7
 AMENDS_ANOTHER_ACT = re.compile(
     r"^(?:Amendments?|Wijziging(?:en)?) (?:to|of|van) (?:Regulation|Directive|Decision|Verordening|Richtlijn|Besluit)\b")
 #: Another unit is quoted only when its best sentence scores at least this share of the best one's.
@@ -115,6 +117,7 @@ class ExtractiveAnswerer(Citer):
         topic = q.topic(self.retriever.sources)
         q_terms = {lang: set(stem_tokens(topic, lang)) for lang in ("en", "nl")}
         wants = intent.wants(q.text)
+        definitional = bool(intent.DEFINITIONAL.search(q.text))
         out: list[Candidate] = []
         dense = [max((h.dense or 0.0) for h in r.hits) for r in results[:k]]
         lo, hi = (min(dense), max(dense)) if dense else (0.0, 0.0)
@@ -125,6 +128,10 @@ class ExtractiveAnswerer(Citer):
                 # worse citation than the provision they produced or the act they changed: an article
                 # headed "Amendments to Regulation (EU) 2021/694" rules on another act, not this one.
                 prior *= 0.5
+            if not definitional and self._defines(result):
+                # A definitions article says what a term means, not what the law requires or when:
+                # it answers a question about a term, else the provisions that use the term do.
+                prior *= DEFINITIONS_WEIGHT
             # Every block of a retrieved unit is a candidate, not only those of its retrieved chunks:
             # the paragraph that answers ("within 72 hours", point (b)) is often not the one that
             # matched best. A block's dense weight is that of its own chunk where one was retrieved.
@@ -171,6 +178,10 @@ class ExtractiveAnswerer(Citer):
                             )
                         )
         return out
+
+    def _defines(self, result: Result) -> bool:
+        unit = self.retriever.unit(result.source, result.hits[0].chunk.language, result.unit) if result.hits else None
+        return bool(unit and unit.title and DEFINITIONS_TITLE.match(unit.title.strip()))
 
     def _amends_another_act(self, result: Result) -> bool:
         unit = self.retriever.unit(result.source, result.hits[0].chunk.language, result.unit) if result.hits else None

@@ -69,6 +69,13 @@ WHAT_IS = re.compile(
 )
 
 
+#: Questions about what a term means: they name it in quotes or ask what it is, counts as, or means.
+DEFINITIONAL = re.compile(
+    r"[‘'\"“][^‘'\"“”’]{2,60}[’'\"”]|\b(?:what is|what's|what are|who is|who are|defin\w*|mean\w*|counts? as|considered|"
+    r"qualif\w*|wat is|wat zijn|wie is|definitie\w*|betekent|betekenis|in de zin van|geldt als|gelden als)\b",
+    re.I,
+)
+
 #: Where a question holds several: ", and how long ...", ", en hoeveel ...", "; ", "? ".
 PART = re.compile(
     r",?\s+and\s+(?=(?:how|what|when|which|who|where|why|is|are|does|do|did|can|may|must|has|have|will)\b)"
