@@ -57,6 +57,7 @@ from .generations import (  # noqa: E402
     write_snapshot,
 )
 from .lexical import LexicalIndex  # noqa: E402
+from .lexicon import aligned_blocks, build_lexicon  # noqa: E402
 from .models import Chunk, Unit  # noqa: E402
 from .vectors import content_key, vectors_by_content, vectors_by_key  # noqa: E402
 from .tracking.build import load_timeline  # noqa: E402
@@ -317,6 +318,7 @@ def _build(
     generation.folder.mkdir(parents=True, exist_ok=True)
     for lang in sorted({c.language for c in chunks}):  # BM25 travels with the generation (a bot memory-maps it)
         LexicalIndex([c for c in chunks if c.language == lang], lang).save(generation.folder)
+    build_lexicon(aligned_blocks(u for _, u in pairs)).save(generation.folder)  # from the texts indexed in two languages
     write_snapshot(generation, embedder.name, chunks, pairs, report.per_text, _timeline_json(settings, _warn))
     set_current_generation(settings, name, generation, current)
     # Only now that the new generation serves: drop what no generation needs any more.

@@ -122,7 +122,11 @@ class LexicalIndex:
         return self.idf.get(token, self.max_idf)
 
     def search(self, text: str, n: int) -> list[tuple[Chunk, float]]:
-        terms = [t for t in tokenize(text, _INDEX_STOPSETS.get(self.lang, _INDEX_STOPSETS["en"]), self.lang) if t in self.vocab]
+        return self.search_terms(tokenize(text, _INDEX_STOPSETS.get(self.lang, _INDEX_STOPSETS["en"]), self.lang), n)
+
+    def search_terms(self, stems: list[str], n: int) -> list[tuple[Chunk, float]]:
+        """Search by stemmed terms (those of a question, or their translations); unknown ones are left out."""
+        terms = [t for t in stems if t in self.vocab]
         if not terms:
             return []
         # What BM25.retrieve does for one query, without its thread pool and progress bar.

@@ -35,12 +35,14 @@ from .state.ops import upsert
 from .state.schema import generation_files, index_generations, index_pointer
 
 FILES = ("chunks.jsonl", "units.jsonl", "timeline.json", "state.json")  # state.json last: it marks a folder complete
-EXTRA = "bm25-*"  # and the lexical index's files (numpy arrays and JSON), one set per language
+#: and the lexical index's files (numpy arrays and JSON, one set per language) and the bilingual lexicon
+EXTRA = ("bm25-*", "lexicon.json")
 
 
 def snapshot_files(folder: Path) -> list[str]:
     """The files of a snapshot folder that make a generation, ``state.json`` last (not a host's own caches)."""
-    return [*FILES[:-1], *sorted(p.name for p in folder.glob(EXTRA) if p.is_file()), FILES[-1]]
+    extra = sorted({p.name for pattern in EXTRA for p in folder.glob(pattern) if p.is_file()})
+    return [*FILES[:-1], *extra, FILES[-1]]
 
 
 @dataclass(frozen=True)

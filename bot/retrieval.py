@@ -28,6 +28,7 @@ from .errors import IndexCorruptError, IndexMissingError
 from .generations import Snapshot, collection_name, current_generation, load_snapshot
 from .lexical import LexicalIndex, stem_tokens
 from .lexical import files as lexical_files
+from .lexicon import Lexicon, lexicon_of
 from .index import get_collection, open_client, open_served_collection, store_damaged
 from .models import Chunk, Hit, Unit
 from .query import Query
@@ -110,6 +111,8 @@ class Retriever:
         self.snapshot, lexical, self.definitions, self.titles = derived
         self.snapshot.moved_to(folder)  # the data dir may have moved since the cache was written
         self.lexical = lexical if lexical is not None else self._lexical()
+        # A generation of an older policybot has no lexicon saved: build it from the bilingual units.
+        self.lexicon = Lexicon.load(folder) or lexicon_of(self.snapshot.units)
         self._collection: Any = None
         self._matrix: DenseMatrix | None = None
         if settings.dense_search == "exact":
@@ -246,7 +249,7 @@ class Retriever:
                 continue
             names = self._names(q.text, index)
             if names:
-                found = [(c, s) for c, s in index.search(" ".join(names), n) if not sources or c.source in sources]
+                found = [(c, s) for c, s in index.search_terms(names, n) if not sources or c.source in sources]
                 lists.append(("lexical", 1.0, found))
         t2 = time.perf_counter()
 

@@ -159,6 +159,7 @@ def test_old_generations_are_pruned_after_the_grace_period(pg_url: str, tmp_path
         folder.mkdir()
         (folder / "chunks.jsonl").write_text(f"chunks of {number}\n", encoding="utf-8")
         (folder / "bm25-en.vocab.json").write_text(f'{{"word{number}": 0}}', encoding="utf-8")  # the lexical index travels
+        (folder / "lexicon.json").write_text(f'{{"nl>en": {{"woord{number}": ["word"]}}}}', encoding="utf-8")  # and the lexicon
         (folder / "warm-0123.pkl").write_bytes(b"this host's own cache")  # host caches do not
         (folder / "state.json").write_text(f'{{"generation": {number}}}', encoding="utf-8")
         publish(settings, "pb-x", number, f"pb-x-g{number}", folder, f"pb-x-g{number - 1}" if number > 1 else None)
@@ -174,5 +175,6 @@ def test_old_generations_are_pruned_after_the_grace_period(pg_url: str, tmp_path
     assert materialize(settings, "pb-x", 3, host)
     assert (host / "chunks.jsonl").read_text(encoding="utf-8") == "chunks of 3\n"
     assert (host / "bm25-en.vocab.json").read_text(encoding="utf-8") == '{"word3": 0}'
+    assert (host / "lexicon.json").read_text(encoding="utf-8") == '{"nl>en": {"woord3": ["word"]}}'
     assert not list(host.glob("warm-*"))
     assert not materialize(settings, "pb-x", 3, host)  # already complete here

@@ -68,6 +68,15 @@ def test_the_index_run_saves_bm25_with_the_generation_and_bots_map_it(small_sett
             assert [(c.id, round(s, 5)) for c, s in index.search(question, 40)] == [(c.id, round(s, 5)) for c, s in built.search(question, 40)]
 
 
+def test_the_index_run_saves_the_bilingual_lexicon_with_the_generation(small_settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.lexicon import FILE, Lexicon
+
+    retriever = Retriever(small_settings)
+    # The small index holds no text in two languages: the lexicon is saved, and empty.
+    assert (retriever.snapshot.folder / FILE).is_file()
+    assert retriever.lexicon == Lexicon.load(retriever.snapshot.folder) and len(retriever.lexicon) == 0
+
+
 def test_a_saved_bm25_for_other_chunks_is_not_used(small_settings) -> None:  # type: ignore[no-untyped-def]
     retriever = Retriever(small_settings)
     lang, index = next(iter(retriever.lexical.items()))

@@ -116,6 +116,10 @@ class ExtractiveAnswerer(Citer):
     def candidates(self, q: Query, results: list[Result], k: int) -> list[Candidate]:
         topic = q.topic(self.retriever.sources)
         q_terms = {lang: set(stem_tokens(topic, lang)) for lang in ("en", "nl")}
+        for lang in q_terms:
+            if lang != q.lang:
+                # A Dutch question read against an English-only text: in the words the law uses there.
+                q_terms[lang] |= self.retriever.lexicon.translate(topic, q.lang, lang)
         wants = intent.wants(q.text)
         definitional = bool(intent.DEFINITIONAL.search(q.text))
         out: list[Candidate] = []
