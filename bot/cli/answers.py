@@ -55,11 +55,11 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON")] = False,
 ) -> None:
     """Answer one question with numbered citations."""
-    from ..assistant import Assistant  # heavy: see the module docstring
+    from ..desk import Desk  # heavy: see the module docstring
 
     check_options(lang, mode)
     check_question(question)
-    assistant = Assistant(settings())
+    assistant = Desk(settings())
     streamed: list[str] = []
 
     def on_token(tok: str) -> None:
@@ -78,10 +78,10 @@ def ask(
 
 def chat(source: SourceOpt = None, lang: LangOpt = None, k: KOpt = None, mode: ModeOpt = None) -> None:
     """An interactive session; follow-up questions use the conversation. Ctrl-D to quit."""
-    from ..assistant import Assistant  # heavy: see the module docstring
+    from ..desk import Desk  # heavy: see the module docstring
 
     check_options(lang, mode)
-    assistant = Assistant(settings())
+    assistant = Desk(settings())
     history: list[tuple[str, str]] = []
     out.print("[dim]policybot chat — ask in English or Dutch; empty line or Ctrl-D to quit.[/]")
     while True:
@@ -110,12 +110,12 @@ def eval_cmd(
 ) -> None:
     """Run a question file and print retrieval and answer metrics."""
     # heavy: see the module docstring
-    from ..assistant import Assistant
+    from ..desk import Desk
     from ..evaluate import KIND_METRICS, load_questions, run_eval
 
     check_options(mode=mode)
     items = load_questions(questions)
-    assistant = Assistant(settings())
+    assistant = Desk(settings())
     assistant.retriever  # load before timing
     bar = RichBar(len(items), "Evaluating")
     try:

@@ -162,9 +162,10 @@ def build_app(
 
 
 def default_answerer(settings: Settings) -> Assistant:
-    from ..assistant import Assistant
+    """The front desk: the assistant, and a briefing for a question that asks for one."""
+    from ..desk import Desk
 
-    return Assistant(settings)
+    return Desk(settings)
 
 
 def _exit_on_sigterm() -> None:

@@ -335,7 +335,7 @@ def build_briefing(assistant: Assistant, source: str, *, topic: str | None = Non
                    or (e.kind == "applies" and any(t.unit == "*" for t in e.targets))]
     changed, coming = _changed_and_next(b, entries)
     brief.sections = [changed, coming, key]
-    if spec.kind not in ("regulation", "directive"):
+    if spec.kind not in ("regulation", "directive") and not topic:  # a topic narrows the briefing to it
         brief.sections.extend(_article_sections(b, units, tlang))
     brief.sections = [s for s in brief.sections if s.lines]
     for n, line in enumerate((line for s in brief.sections for line in s.lines), start=1):
