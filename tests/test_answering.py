@@ -349,6 +349,19 @@ def test_an_answer_quoting_an_article_does_not_also_quote_its_recitals() -> None
     assert [c.unit.unit for c in chosen] == ["art-86", "art-75"]
     # A recital alone, with no article of its text beside it, is quoted.
     assert [c.unit.unit for c in ExtractiveAnswerer.select([recital])] == ["rct-171"]
+    # A question that asks why keeps the recital: it gives the legislator's reasons.
+    assert [c.unit.unit for c in ExtractiveAnswerer.select([recital, article, other], reasons=True)] == ["rct-171", "art-86", "art-75"]
+
+
+@pytest.mark.parametrize(("question", "why"), [
+    ("For a board memo: why does the AI Act treat credit scoring as high-risk?", True),
+    ("Waarom valt kredietscoring onder bijlage III?", True),
+    ("A customer wants to know why. Does the AI Act give them a right to an explanation?", False),
+])
+def test_questions_that_ask_for_the_laws_reasons_are_told_apart(question: str, why: bool) -> None:
+    from bot.answering.intent import WHY
+
+    assert bool(WHY.search(question)) is why
 
 
 def test_a_from_when_question_cites_the_provision_that_dates_the_answer(small_assistant) -> None:  # type: ignore[no-untyped-def]

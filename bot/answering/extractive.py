@@ -255,7 +255,7 @@ class ExtractiveAnswerer(Citer):
             return self._abstain(q, results, k)
 
         topic = q.topic(self.retriever.sources)
-        chosen = self.select(cands, compare=compare, wants=intent.wants(q.text))
+        chosen = self.select(cands, compare=compare, wants=intent.wants(q.text), reasons=bool(intent.WHY.search(q.text)))
         for part in intent.question_parts(topic):
             # "How is a crisis declared, and how long can it last?": each part gets its best
             # sentence, where the whole question's best ones do not already answer it.
@@ -336,6 +336,7 @@ class ExtractiveAnswerer(Citer):
         max_quotes: int | None = None,
         compare: list[str] | None = None,
         wants: list[re.Pattern[str]] | None = None,
+        reasons: bool = False,
     ) -> list[Candidate]:
         """The best unit's best sentences, plus other units only where they score close to it.
 
@@ -354,10 +355,12 @@ class ExtractiveAnswerer(Citer):
         top = best_by_unit[ranked[0]]
         units = [u for i, u in enumerate(ranked[:max_units]) if i == 0 or best_by_unit[u] >= UNIT_RATIO * top]
         # Recitals explain, articles rule: an answer that quotes a text's operative provisions does
-        # not also quote that text's recitals.
+        # not also quote that text's recitals, unless the question asks why (``reasons``): the
+        # recitals give the legislator's reasons.
         kind = {_ukey(c): c.unit.kind for c in cands}
         operative = {u.split(":")[0] for u in units if kind[u] != "recital"}
-        units = [u for u in units if kind[u] != "recital" or u.split(":")[0] not in operative]
+        if not reasons:
+            units = [u for u in units if kind[u] != "recital" or u.split(":")[0] not in operative]
         for source in compare or []:
             if any(u.split(":")[0] == source for u in units):
                 continue

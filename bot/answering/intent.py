@@ -76,6 +76,9 @@ DEFINITIONAL = re.compile(
     re.I,
 )
 
+#: Questions that ask why the law rules as it does: its recitals give the legislator's reasons.
+WHY = re.compile(r"\bwhy (?:does|do|is|are|did|would|should|has|have)\b|\bwaarom (?:is|zijn|wordt|worden|heeft|hebben|doet|valt|vallen|geldt|gelden)\b", re.I)
+
 #: Where a question holds several: ", and how long ...", ", en hoeveel ...", "; ", "? ".
 PART = re.compile(
     r",?\s+and\s+(?=(?:how|what|when|which|who|where|why|is|are|does|do|did|can|may|must|has|have|will)\b)"
