@@ -180,10 +180,8 @@ def _handler(api: FakeSlackAPI) -> type[BaseHTTPRequestHandler]:
         def _handle(self, params: dict[str, Any]) -> None:
             path = urlsplit(self.path).path
             headers = {k.lower(): v for k, v in self.headers.items()}
-            if path.startswith("/response/"):  # a slash command's or action's response_url
-                api.record(Call("response_url", params, headers))
-                return self._send(200, b"ok", "text/plain")
-            method = path.removeprefix("/api/")
+            # A slash command's or action's response_url takes faults as "response_url", like a method.
+            method = "response_url" if path.startswith("/response/") else path.removeprefix("/api/")
             if api.take(api.drop, method):
                 api.record(Call(method, params, headers, status=0))
                 self.close_connection = True  # closed without a status line: the client sees RemoteDisconnected
@@ -195,6 +193,8 @@ def _handler(api: FakeSlackAPI) -> type[BaseHTTPRequestHandler]:
                 api.record(Call(method, params, headers, status=429))
                 return self._send(429, b'{"ok":false,"error":"ratelimited"}', "application/json", {"Retry-After": "1"})
             api.record(Call(method, params, headers))
+            if method == "response_url":
+                return self._send(200, b"ok", "text/plain")
             self._send(200, json.dumps(api.answer(method, params)).encode(), "application/json")
 
         def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:

@@ -342,3 +342,26 @@ def test_start_up_with_a_broken_state_database_is_one_line(tmp_path: Path, slack
     proc = cli("slack", "--http", "--port", "0", env=slack_env(tmp_path, slack_api.url), cwd=tmp_path)
     assert one_error_line(proc) == f"Error: {state} cannot be opened: {reason}.", proc.stderr
     assert f"mv {state} {state}.broken" in proc.stderr  # what to do
+
+
+def test_a_slash_command_reply_is_retried_until_slack_takes_it(start_bot: Callable[..., Bot]) -> None:
+    """/policy answers through the command's response_url: a 503 or a dropped connection there is tried again."""
+    bot = start_bot()
+    bot.api.down["response_url"] = 2
+    bot.api.drop["response_url"] = 1
+    bot.slack.command("What does the AI Act ban?")
+    replies = bot.api.wait_for("response_url", timeout=30)
+    assert [r.params["text"] for r in replies] == [bot.answerer.text]
+    assert len(bot.api.attempts("response_url", 503)) == 2 and len(bot.api.attempts("response_url", 0)) >= 1
+
+
+def test_a_slash_command_reply_that_cannot_be_delivered_is_logged_with_its_text(
+    start_bot: Callable[..., Bot], caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = start_bot()
+    bot.api.down["response_url"] = 1_000_000
+    with caplog.at_level(logging.INFO):
+        bot.slack.command("What does the AI Act ban?")
+        lost = wait_for_log(caplog, "could not be delivered", "/policy")
+    assert lost and bot.answerer.text[:100] in lost[0].getMessage()
+    assert len(bot.api.attempts("response_url", 503)) == FAST.attempts

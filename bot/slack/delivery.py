@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 
@@ -56,6 +56,36 @@ def describe(exc: BaseException) -> str:
         return error or f"HTTP {getattr(exc.response, 'status_code', '?')}"
     inner = getattr(exc, "reason", None)  # URLError wraps the socket error
     return f"{type(exc).__name__}: {inner if inner is not None else exc}"
+
+
+class ResponseURLError(HTTPException):
+    """A slash command's response_url answered with a server error or 429 (transient: retried)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"response_url answered HTTP {status}")
+        self.status = status
+
+
+def respond_with_retries(respond: Callable[..., Any], backoff: Backoff, what: str) -> Callable[..., None]:
+    """``respond`` (Bolt's response_url sender), retried like a Web API call: a dropped connection, a 5xx or
+    a 429 is tried again; a reply that still cannot be delivered is logged once, with its text."""
+
+    def send(**kwargs: Any) -> None:
+        def once() -> Any:
+            response = respond(**kwargs)
+            status = int(getattr(response, "status_code", 200) or 200)
+            if status >= 500 or status == 429:
+                raise ResponseURLError(status)
+            if status >= 400:
+                log.error("%s was refused (HTTP %s); the reply is lost: %.300s", what, status, kwargs.get("text", ""))
+            return response
+
+        try:
+            with_retries(once, backoff, what)
+        except Exception as exc:  # noqa: BLE001 - the reply is all that was left to do
+            log.error("%s could not be delivered (%s): %.300s", what, describe(exc), kwargs.get("text", ""))
+
+    return send
 
 
 def with_retries(call: Callable[[], T], backoff: Backoff, what: str) -> T:

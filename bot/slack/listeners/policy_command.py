@@ -19,6 +19,7 @@ from ..answering import answer_message, failure_text
 from ..blocks import escape, text_blocks
 from ..briefings import NOT_YET, NOT_YET_TIMELINE
 from ..context import SlackContext
+from ..delivery import respond_with_retries
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,10 @@ You can also @mention me in a channel or send me a direct message; reply in my t
 WORKING = ":hourglass_flowing_sand: Looking that up…"
 
 
-def _reply(respond: Respond, result: Any, ctx: SlackContext) -> None:
+Reply = Callable[..., None]
+
+
+def _reply(respond: Reply, result: Any, ctx: SlackContext) -> None:
     if isinstance(result, Answer):
         text, blocks = answer_message(ctx, result)
         respond(text=text, blocks=blocks)
@@ -61,25 +65,27 @@ def register(app: App, ctx: SlackContext) -> None:
     def run(command: dict[str, Any], respond: Respond) -> None:
         text = " ".join((command.get("text") or "").split())
         word, _, rest = text.partition(" ")
+        # The reply is all the user gets: retried while Slack (or the network) fails, like a posted answer.
+        reply = respond_with_retries(respond, ctx.backoff, f"replying to /policy {word or 'help'}")
         refusal = ctx.access.refusal(user=command.get("user_id"), channel=command.get("channel_id"))
         try:
             if refusal:
-                respond(text=refusal)
+                reply(text=refusal)
             elif word.lower() in ("", "help"):
-                respond(text=HELP, blocks=text_blocks(HELP))
+                reply(text=HELP, blocks=text_blocks(HELP))
             elif word.lower() == "sources":
-                _reply(respond, sources_text(ctx), ctx)
+                _reply(reply, sources_text(ctx), ctx)
             elif word.lower() == "brief":
-                _brief(rest, respond)
+                _brief(rest, reply)
             elif word.lower() == "timeline":
-                _call(ctx.briefings.timeline, (), NOT_YET_TIMELINE, respond)
+                _call(ctx.briefings.timeline, (), NOT_YET_TIMELINE, reply)
             else:
-                _reply(respond, ctx.answerer.ask(text), ctx)
+                _reply(reply, ctx.answerer.ask(text), ctx)
         except Exception as exc:  # noqa: BLE001 - always answer the user
             log.exception("/policy %s failed", word or "help")
-            respond(text=failure_text(exc))
+            reply(text=failure_text(exc))
 
-    def _brief(name: str, respond: Respond) -> None:
+    def _brief(name: str, respond: Reply) -> None:
         if not name:
             respond(text="Which source? Try `/policy brief ai act` — `/policy sources` lists them all.")
             return
@@ -90,7 +96,7 @@ def register(app: App, ctx: SlackContext) -> None:
             return
         _call(ctx.briefings.brief, (source.id,), NOT_YET, respond)
 
-    def _call(func: Callable[..., Any] | None, args: tuple[Any, ...], missing: str, respond: Respond) -> None:
+    def _call(func: Callable[..., Any] | None, args: tuple[Any, ...], missing: str, respond: Reply) -> None:
         if func is None:
             respond(text=missing)
         else:
