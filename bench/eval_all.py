@@ -37,13 +37,14 @@ def main() -> None:
     ap.add_argument("--only", action="append", choices=sorted(SETS))
     ap.add_argument("--kinds", action="store_true", help="print the per-kind tables")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                    help="tuning: override a constant of bot.answering.extractive for this run")
+                    help="tuning: override a constant of bot.answering.extractive or .selection for this run")
     args = ap.parse_args()
-    from bot.answering import extractive
+    from bot.answering import extractive, selection
 
     for item in args.set:
         name, value = item.split("=", 1)
-        setattr(extractive, name, type(getattr(extractive, name))(float(value)))
+        module = selection if hasattr(selection, name) else extractive
+        setattr(module, name, type(getattr(module, name))(float(value)))
     assistant = Desk()  # as the front ends ask: a briefing request gets the briefing
     assistant.retriever  # noqa: B018 - load before timing
     print(f"{'set':<9} {'n':>4} " + " ".join(f"{h[:10]:>10}" for h in HEAD) + "   p50 ms")

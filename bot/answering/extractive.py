@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from functools import lru_cache
 
 from ..citations import verify_quote
@@ -24,6 +23,7 @@ from ..text import group_digits
 from . import intent
 from .citing import NOTES, Citer, nearest_citations
 from .compose import Point, abstention, bottom_line, render
+from .selection import Candidate, select, unit_key
 from .passages import (
     articles_referenced,
     opening,
@@ -43,36 +43,20 @@ DENSE_WEIGHT = 0.15
 TITLE_WEIGHT = 0.0
 #: Sources whose Article 1 lists amendments to another, consolidated act.
 AMENDING = {"ai-omnibus"}
-#: The heading of an article that amends another act ("Amendment to Directive (EU) 2020/1828").
 #: Rank prior of a definitions article for a question that is not about what a term means.
 DEFINITIONS_WEIGHT = 0.7
+#: The heading of an article that amends another act ("Amendment to Directive (EU) 2020/1828").
 AMENDS_ANOTHER_ACT = re.compile(
     r"^(?:Amendments?|Wijziging(?:en)?) (?:to|of|van) (?:Regulation|Directive|Decision|Verordening|Richtlijn|Besluit)\b")
-#: Another unit is quoted only when its best sentence scores at least this share of the best one's.
-UNIT_RATIO = 0.7
 #: Share of the question's (rarity-weighted) terms that the best sentence must contain to answer
 #: without a high dense score.
 MIN_OVERLAP = 0.2
-#: Within a unit, a second sentence is quoted when it scores at least this share of the unit's best.
-SENTENCE_RATIO = 0.75
-#: In a comparison of named sources, a source's best unit is quoted when it scores this share of the best.
-COMPARE_RATIO = 0.3
 #: Bonus for a sentence that gives the kind of fact asked for (a date, an amount, a period).
 INTENT_BONUS = 0.15
-#: A sentence giving the fact asked for joins the quotes when it scores this share of its unit's best.
-SLOT_RATIO = 0.4
-#: ... and from a unit not otherwise quoted, when it scores this share of the best sentence.
-OTHER_SLOT_RATIO = 0.5
-#: At most this many units quoted (a comparison may add one per side).
-MAX_UNITS = 3
-#: At most this many passages chosen by :meth:`ExtractiveAnswerer.select`.
-MAX_SELECTED = 4
 #: At most this many quotes in an answer (a part of a question may add one beyond select()'s four).
 MAX_QUOTES = 5
 #: At most this many titles of articles a quote refers to are shown beside it.
 MAX_REFERENCED = 4
-#: At most this many quotes from one unit.
-QUOTES_PER_UNIT = 2
 
 
 @lru_cache(maxsize=100_000)
@@ -82,27 +66,10 @@ def sentence_terms(text: str, lang: str) -> tuple[tuple[str, frozenset[str]], ..
     return tuple((sentence, frozenset(stem_tokens(sentence, lang))) for sentence in split_sentences(text))
 
 
-@dataclass
-class Candidate:
-    result: Result
-    hit: Hit
-    unit: Unit
-    block: Block
-    text: str
-    score: float = 0.0
-    overlap: float = 0.0  # share of the question's known terms (weighted by rarity) in the sentence
-    coverage: float = 0.0  # the same share of all the question's terms, known to the corpus or not
-    terms: frozenset[str] = frozenset()  # the sentence's stemmed terms
-    base: float = 0.0  # the score's parts that do not depend on the question's words
-    factor: float = 1.0  # rank prior times the language factor
-
-
-def _ukey(c: "Candidate") -> str:
-    return f"{c.unit.source}:{c.unit.language}:{c.unit.unit}"
-
-
 class ExtractiveAnswerer(Citer):
     """Quotes the passages of the retrieved units that answer the question (see the module doc)."""
+
+    select = staticmethod(select)
 
     def _blocks(self, hit: Hit) -> tuple[Unit | None, list[Block]]:
         c = hit.chunk
@@ -259,15 +226,15 @@ class ExtractiveAnswerer(Citer):
         for part in intent.question_parts(topic):
             # "How is a crisis declared, and how long can it last?": each part gets its best
             # sentence, where the whole question's best ones do not already answer it.
-            extra = self._best_for(part, [c for c in cands if _ukey(c) in {_ukey(x) for x in chosen}])
+            extra = self._best_for(part, [c for c in cands if unit_key(c) in {unit_key(x) for x in chosen}])
             if extra is not None and len(chosen) < MAX_QUOTES and not any(extra.text == c.text for c in chosen):
                 chosen.append(extra)
         # Keep the text's own order within a unit, units in rank order.
         units_used = []
         for c in chosen:
-            if _ukey(c) not in units_used:
-                units_used.append(_ukey(c))
-        chosen.sort(key=lambda c: (units_used.index(_ukey(c)), c.unit.blocks.index(c.block)))
+            if unit_key(c) not in units_used:
+                units_used.append(unit_key(c))
+        chosen.sort(key=lambda c: (units_used.index(unit_key(c)), c.unit.blocks.index(c.block)))
 
         citations: list[Citation] = []
         points: list[Point] = []
@@ -328,71 +295,6 @@ class ExtractiveAnswerer(Citer):
             retrieved=[r.primary for r in pool],
             timings={"answer_ms": (time.perf_counter() - start) * 1000},
         )
-
-    @staticmethod
-    def select(
-        cands: list[Candidate],
-        max_units: int | None = None,
-        max_quotes: int | None = None,
-        compare: list[str] | None = None,
-        wants: list[re.Pattern[str]] | None = None,
-        reasons: bool = False,
-    ) -> list[Candidate]:
-        """The best unit's best sentences, plus other units only where they score close to it.
-
-        ``compare``: sources the question names side by side ("the AI Act's fines compared with
-        NIS2's"); each gets its best unit, where that unit answers at least a little.
-        ``wants``: the kinds of fact asked for (a date, an amount, a period); where no quote gives
-        one, the quoted units' best sentence that does is added ("how is it declared, and how
-        long can it last?" needs both sentences).
-        """
-        max_units = max_units or MAX_UNITS
-        max_quotes = max_quotes or MAX_SELECTED
-        best_by_unit: dict[str, float] = {}
-        for c in cands:
-            best_by_unit[_ukey(c)] = max(best_by_unit.get(_ukey(c), 0.0), c.score)
-        ranked = sorted(best_by_unit, key=lambda u: -best_by_unit[u])
-        top = best_by_unit[ranked[0]]
-        units = [u for i, u in enumerate(ranked[:max_units]) if i == 0 or best_by_unit[u] >= UNIT_RATIO * top]
-        # Recitals explain, articles rule: an answer that quotes a text's operative provisions does
-        # not also quote that text's recitals, unless the question asks why (``reasons``): the
-        # recitals give the legislator's reasons.
-        kind = {_ukey(c): c.unit.kind for c in cands}
-        operative = {u.split(":")[0] for u in units if kind[u] != "recital"}
-        if not reasons:
-            units = [u for u in units if kind[u] != "recital" or u.split(":")[0] not in operative]
-        for source in compare or []:
-            if any(u.split(":")[0] == source for u in units):
-                continue
-            own = [u for u in ranked if u.split(":")[0] == source and best_by_unit[u] >= COMPARE_RATIO * top]
-            if own:
-                units = units[: max_units - 1] + [own[0]] if len(units) >= max_units else units + [own[0]]
-        chosen: list[Candidate] = []
-        for u in units:
-            picked = 0
-            for c in cands:  # already sorted best first
-                if _ukey(c) != u or c.score < SENTENCE_RATIO * best_by_unit[u]:
-                    continue
-                if any(c.text == x.text or c.block is x.block for x in chosen):
-                    continue
-                chosen.append(c)
-                picked += 1
-                if picked == QUOTES_PER_UNIT or len(chosen) >= max_quotes:
-                    break
-            if len(chosen) >= max_quotes:
-                break
-        for pattern in wants or []:
-            if any(pattern.search(c.text) for c in chosen):
-                continue
-            slot = next((c for c in cands if _ukey(c) in units and pattern.search(c.text)
-                         and c.score >= SLOT_RATIO * best_by_unit[_ukey(c)]), None)
-            if slot is None:
-                # No quoted unit gives the fact asked for ("what maximum fine?"): another retrieved unit's
-                # sentence that does, when it answers nearly as well as the best.
-                slot = next((c for c in cands if pattern.search(c.text) and c.score >= OTHER_SLOT_RATIO * top), None)
-            if slot is not None and not any(slot.text == x.text for x in chosen):
-                chosen.append(slot)
-        return chosen
 
     def _date_point(self, first: Point, n: int, lang: str) -> Point | None:
         """The passage of the rule that sets from when ``first``'s provision applies (the timeline's), as a point."""
