@@ -70,6 +70,24 @@ def test_a_listed_use_with_the_question_in_its_exception_says_no() -> None:
     assert "detecting financial fraud" in line
 
 
+def test_a_listed_use_is_not_excepted_by_a_word_inside_the_exception() -> None:
+    """'onder' (under) is part of 'uitzondering' (exception): the question's words match whole words only."""
+    text = ("b) AI-systemen die bedoeld zijn om te worden gebruikt voor het beoordelen van de kredietwaardigheid van "
+            "natuurlijke personen, met uitzondering van AI-systemen die gebruikt worden om financiële fraude op te sporen;")
+    point = _point(1, text, title="In artikel 6, lid 2, bedoelde AI-systemen met een hoog risico", kind="annex",
+                   ref="Bijlage III, punt 5, onder b")
+    line = bottom_line("Valt een AI-model voor kredietwaardigheid onder 'hoog risico'?", "nl", [point], set(),
+                       {"valt", "model", "voor", "kredietwaardigheid", "onder", "hoog", "risico"})
+    assert not line.startswith("Nee"), line
+    assert "Bijlage III, punt 5, onder b" in line
+
+
+def test_an_amount_span_keeps_its_currency_word_whole() -> None:
+    text = "Volgens het Draghi-rapport is jaarlijks 800 miljard euro aan publiek-private uitgaven nodig."
+    line = bottom_line("Hoeveel investeringen zijn jaarlijks nodig?", "nl", [_point(1, text)], {"amount"})
+    assert line.startswith("800 miljard euro "), line
+
+
 def test_an_obligation_names_its_addressee_from_the_text() -> None:
     # The addressee is lower-cased where the text itself writes it so ("... of deployers of ..."),
     # and kept as written otherwise ("Member States").
@@ -80,6 +98,10 @@ def test_an_obligation_names_its_addressee_from_the_text() -> None:
     )
     states = _point(1, "1. Member States shall lay down the rules on penalties.")
     assert "what Member States must do" in bottom_line("What about penalties?", "en", [states], set())
+    # Lower-cased too where the text writes the word so in another form ("the provider shall").
+    providers = _point(1, "1. Providers of high-risk AI systems shall put a quality management system in place. "
+                          "The provider shall document it.")
+    assert "what providers of high-risk AI systems must do" in bottom_line("What must we do?", "en", [providers], set())
 
 
 @pytest.mark.parametrize("pattern, text", [(DATE_SPAN, "from 2 August 2026"), (PERIOD_SPAN, "within six months of receipt")])

@@ -19,7 +19,7 @@ from . import templates as T
 
 #: Spans a bottom line may take from a passage, by the kind of fact asked for.
 _SCALE = r"(?:\s?(?:million|billion|thousand|miljoen|miljard|duizend|bn|mn))?"
-_CURRENCY = r"(?:EUR|euro|USD|dollars?|€|\$)"
+_CURRENCY = r"(?:euros?\b|EUR\b|USD\b|dollars?\b|€|\$)"  # whole words: never 'eur' of 'euro'
 AMOUNT_SPAN = re.compile(
     r"(?:(?:of |in )?(?:up to|not exceeding|maximum of|a maximum of at least|at least|tot|ten hoogste|max(?:imaal)?|zo'n|"
     r"ongeveer|circa|about|around)\s+)?"
@@ -185,13 +185,19 @@ def bottom_line(question: str, lang: str, points: list[Point], wants: set[str], 
         return T.PROHIBITED[lang].format(label=first.label, category=title[:1].lower() + title[1:], n=first.citation.n)
     if yes_no and first.unit.kind == "annex" and LISTING_TITLE.search(title):
         exception = EXCEPTION.search(first.quote)
-        if exception and terms and any(t in exception.group(0).lower() for t in terms):
+        # The question's subject is in the exception: whole words, not parts ('onder' is in 'uitzondering').
+        if exception and terms and any(re.search(rf"\b{re.escape(t)}", exception.group(0).lower()) for t in terms):
             return T.EXCEPTED[lang].format(label=first.label, span=exception.group(0).strip(" ,;"), n=first.citation.n)
         return T.LISTED[lang].format(label=first.label, category=title, n=first.citation.n)
     addressee = ADDRESSEE.match(first.quote)
     if addressee and first.unit.kind == "article":
         who = re.sub(r"^(?:The|De|Het)\s+", "", addressee.group(1).strip())
-        if who[:1].lower() + who[1:] in first.unit.text:  # 'providers', but 'Member States' stays
+        words = who.split()
+        lower = words[0][:1].lower() + words[0][1:]
+        # 'Providers of ...' -> 'providers of ...' where the text writes the word in lower case too ('the
+        # provider shall'); a name stays: capitalised words in a row ('Member States', 'AI Office').
+        name = len(words) > 1 and words[1][:1].isupper()
+        if not name and re.search(rf"\b{re.escape(lower.removesuffix('s'))}s?\b", first.unit.text):
             who = who[:1].lower() + who[1:]
         return T.DUTIES[lang].format(label=first.label, addressee=who, n=first.citation.n)
     return T.WHERE[lang].format(label=first.label, n=first.citation.n)
