@@ -70,6 +70,15 @@ def test_a_listed_use_with_the_question_in_its_exception_says_no() -> None:
     assert "detecting financial fraud" in line
 
 
+def test_a_listed_use_asked_about_first_is_a_yes_with_the_exception_after() -> None:
+    text = "(b) AI systems intended to be used to evaluate creditworthiness, with the exception of AI systems used for the purpose of detecting financial fraud;"
+    point = _point(1, text, title="High-risk AI systems referred to in Article 6(2)", kind="annex", ref="Annex III, point 5(b)")
+    question = "Is our credit-scoring model high-risk? And what about our fraud detection?"
+    line = bottom_line(question, "en", [point], set(), {"credit", "scoring", "model", "high", "risk", "what", "about", "fraud", "detection"})
+    assert line.startswith("Yes, where it falls under X, Annex III, point 5(b)"), line
+    assert line.endswith("it makes an exception: “with the exception of AI systems used for the purpose of detecting financial fraud” [1].")
+
+
 def test_a_listed_use_is_not_excepted_by_a_word_inside_the_exception() -> None:
     """'onder' (under) is part of 'uitzondering' (exception): the question's words match whole words only."""
     text = ("b) AI-systemen die bedoeld zijn om te worden gebruikt voor het beoordelen van de kredietwaardigheid van "

@@ -158,6 +158,11 @@ def _span(pattern: re.Pattern[str], points: list[Point]) -> tuple[str, Point] | 
     return None
 
 
+def _in(terms: set[str], span: str) -> bool:
+    """Does ``span`` hold one of ``terms`` as a word (or the start of one: 'fraud' in 'fraudulent')?"""
+    return any(re.search(rf"\b{re.escape(t)}", span.lower()) for t in terms)
+
+
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
@@ -185,9 +190,14 @@ def bottom_line(question: str, lang: str, points: list[Point], wants: set[str], 
         return T.PROHIBITED[lang].format(label=first.label, category=title[:1].lower() + title[1:], n=first.citation.n)
     if yes_no and first.unit.kind == "annex" and LISTING_TITLE.search(title):
         exception = EXCEPTION.search(first.quote)
-        # The question's subject is in the exception: whole words, not parts ('onder' is in 'uitzondering').
-        if exception and terms and any(re.search(rf"\b{re.escape(t)}", exception.group(0).lower()) for t in terms):
-            return T.EXCEPTED[lang].format(label=first.label, span=exception.group(0).strip(" ,;"), n=first.citation.n)
+        span = exception.group(0).strip(" ,;") if exception else ""
+        # Is the question's subject in the exception? Whole words, not parts ('onder' is in 'uitzondering').
+        # The yes/no question itself (up to its '?') decides; a later "and what about …?" adds the exception.
+        asked = {t.lower() for t in re.findall(r"\w{4,}", question.split("?")[0])}
+        if exception and _in(asked, span):
+            return T.EXCEPTED[lang].format(label=first.label, span=span, n=first.citation.n)
+        if exception and terms and _in(terms, span):
+            return T.LISTED_EXCEPT[lang].format(label=first.label, category=title, span=span, n=first.citation.n)
         return T.LISTED[lang].format(label=first.label, category=title, n=first.citation.n)
     addressee = ADDRESSEE.match(first.quote)
     if addressee and first.unit.kind == "article":

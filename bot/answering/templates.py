@@ -37,6 +37,11 @@ EXCEPTED = {
     "en": "No: {label} makes an exception for it: “{span}” [{n}].",
     "nl": "Nee: {label} maakt er een uitzondering voor: “{span}” [{n}].",
 }
+#: ... where the question asks about the listed use first, and about what the exception covers after.
+LISTED_EXCEPT = {
+    "en": "Yes, where it falls under {label}, listed under “{category}”; it makes an exception: “{span}” [{n}].",
+    "nl": "Ja, als het valt onder {label}, opgenomen onder “{category}”; met een uitzondering: “{span}” [{n}].",
+}
 #: A provision with an addressee ("Deployers shall ..."): whose duties it sets out.
 DUTIES = {
     "en": "{label} sets out what {addressee} must do [{n}].",
