@@ -327,16 +327,17 @@ def test_what_is_questions_quote_the_explaining_sentence_too(small_assistant) ->
     _check_citations(small_assistant, answer)
 
 
-def _candidate(unit_id: str, kind: str, score: float, text: str):  # type: ignore[no-untyped-def]
+def _candidate(unit_id: str, kind: str, score: float, text: str, source: str = "ai-act"):  # type: ignore[no-untyped-def]
     from bot.answering.extractive import Candidate
     from bot.models import Block, Chunk, Hit, Unit
     from bot.retrieval import Result
 
     block = Block(path="1", ref=unit_id, text=text)
-    unit = Unit(source="ai-act", language="en", unit=unit_id, kind=kind, ref=unit_id, blocks=[block])
-    chunk = Chunk(id=unit_id, source="ai-act", language="en", version="v", unit=unit_id, kind=kind, ref=unit_id, unit_ref=unit_id, text=text)
+    unit = Unit(source=source, language="en", unit=unit_id, kind=kind, ref=unit_id, blocks=[block])
+    chunk = Chunk(id=f"{source}:{unit_id}", source=source, language="en", version="v", unit=unit_id, kind=kind, ref=unit_id,
+                  unit_ref=unit_id, text=text)
     hit = Hit(chunk=chunk, score=score)
-    return Candidate(Result("ai-act", unit_id, score, [hit]), hit, unit, block, text, score)
+    return Candidate(Result(source, unit_id, score, [hit]), hit, unit, block, text, score)
 
 
 def test_an_answer_quoting_an_article_does_not_also_quote_its_recitals() -> None:
@@ -399,6 +400,11 @@ def test_an_amount_asked_for_comes_from_another_retrieved_unit_when_no_quoted_on
     assert [c.unit.unit for c in chosen] == ["art-32", "art-34"]
     # Too far below the best answer, a unit is not quoted for its figure alone.
     assert [c.unit.unit for c in ExtractiveAnswerer.select([breach, far], wants=[NUMBER])] == ["art-32"]
+    # Another act's figure does not answer a question about this one (unless the question compares the two).
+    chips = _candidate("art-33", "article", 0.55, "Fines shall not exceed EUR 300 000.", source="chips-act")
+    assert [c.unit.unit for c in ExtractiveAnswerer.select([breach, chips], wants=[NUMBER])] == ["art-32"]
+    assert [c.unit.source for c in ExtractiveAnswerer.select([breach, chips], wants=[NUMBER], compare=["ai-act", "chips-act"])] == [
+        "ai-act", "chips-act"]
     # Without an amount asked for, nothing is added.
     assert [c.unit.unit for c in ExtractiveAnswerer.select([breach, fines, far])] == ["art-32"]
 

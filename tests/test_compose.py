@@ -40,6 +40,14 @@ def test_an_amount_question_gets_the_amount_span_of_the_cited_passage() -> None:
     _figures_cited(line, {1: ("Article 1(1)", text)})
 
 
+def test_the_amount_comes_from_the_first_passages_act_only() -> None:
+    duty = _point(1, "1. Deployers of high-risk AI systems shall take appropriate technical measures.")
+    other = _point(2, "3. Fines shall not exceed EUR 300 000.")
+    other.unit = other.unit.model_copy(update={"source": "chips-act"})
+    line = bottom_line("If we breach our deployer obligations, what fine do we face?", "en", [duty, other], {"amount"})
+    assert "300 000" not in line and line.startswith("X, Article 1(1)"), line
+
+
 def test_a_period_question_gets_the_period_and_a_dutch_question_dutch_words() -> None:
     text = "Zij bewaren de logs gedurende een periode van ten minste zes maanden."
     line = bottom_line("Hoe lang moeten wij de logs bewaren?", "nl", [_point(1, text)], {"period"})

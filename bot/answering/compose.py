@@ -148,10 +148,13 @@ SPAN_SCORE = 0.6
 
 
 def _span(pattern: re.Pattern[str], points: list[Point]) -> tuple[str, Point] | None:
-    """The first span of ``pattern`` in the quotes of the passages that answer best, with its point."""
+    """The first span of ``pattern`` in the quotes of the passages that answer best, with its point: of the
+    same text as the first passage (another act's fine does not answer a question about this one's)."""
     for p in sorted(points, key=lambda p: -p.score):
         if p.score < SPAN_SCORE:
             break
+        if p.unit.source != points[0].unit.source:
+            continue
         m = pattern.search(p.quote)
         if m and len(m.group(0).strip()) >= 4:
             return re.sub(r"^(?:of|in)\s+", "", m.group(0).strip(" ,;")), p

@@ -110,7 +110,11 @@ def select(
         if slot is None:
             # No quoted unit gives the fact asked for ("what maximum fine?"): another retrieved unit's
             # sentence that does, when it answers nearly as well as the best.
-            slot = next((c for c in cands if pattern.search(c.text) and c.score >= OTHER_SLOT_RATIO * top), None)
+            # From the same act as the quoted units (or a side of a comparison): another law's figure
+            # does not answer a question about this one.
+            acts = {u.split(":")[0] for u in units} | set(compare or [])
+            slot = next((c for c in cands if pattern.search(c.text) and c.score >= OTHER_SLOT_RATIO * top
+                         and c.unit.source in acts), None)
         if slot is not None and not any(slot.text == x.text for x in chosen):
             chosen.append(slot)
     return chosen
