@@ -87,6 +87,20 @@ def test_a_listed_use_asked_about_first_is_a_yes_with_the_exception_after() -> N
     assert line.endswith("it makes an exception: “with the exception of AI systems used for the purpose of detecting financial fraud” [1].")
 
 
+@pytest.mark.parametrize(("question", "listed"), [
+    ("Is our credit-scoring model high-risk?", True),
+    ("Does using AI to price life insurance make it a high‑risk system?", True),  # a non-breaking hyphen
+    ("Valt een kredietmodel onder 'hoog risico'?", True),
+    ("Can a provider consider an Annex III AI system as not high‑risk?", False),  # the exemption, not the listing
+    ("Is an Annex III system subject to registration?", False),  # not a question about the category
+])
+def test_only_a_question_about_the_category_gets_the_listing_as_its_yes(question: str, listed: bool) -> None:
+    text = "(b) AI systems intended to be used to evaluate creditworthiness;"
+    point = _point(1, text, title="High-risk AI systems referred to in Article 6(2)", kind="annex", ref="Annex III, point 5(b)")
+    line = bottom_line(question, "nl" if question.startswith("Valt") else "en", [point], set(), set())
+    assert line.startswith(("Yes", "Ja")) is listed, line
+
+
 def test_a_listed_use_is_not_excepted_by_a_word_inside_the_exception() -> None:
     """'onder' (under) is part of 'uitzondering' (exception): the question's words match whole words only."""
     text = ("b) AI-systemen die bedoeld zijn om te worden gebruikt voor het beoordelen van de kredietwaardigheid van "

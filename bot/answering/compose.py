@@ -140,7 +140,9 @@ PERMISSION = re.compile(
 )
 #: Headings that mark a list of prohibitions or of listed (high-risk) uses.
 PROHIBITION_TITLE = re.compile(r"\bprohibit\w*|\bverbod\w*|\bverboden\b", re.I)
-LISTING_TITLE = re.compile(r"\bhigh[- ]risk\b|\bhoog risico\b", re.I)
+LISTING_TITLE = re.compile(r"\bhigh[- ]risk\b|\bhoog[- ]risico\b", re.I)
+#: A question about not being in that category ("not high-risk", "geen hoog risico").
+NOT_LISTED = re.compile(r"\b(?:not|niet|geen)\s+(?:\w+\s+){0,2}(?:high[- ]risk|hoog[- ]risico)", re.I)
 
 
 #: A bottom line takes its fact only from a passage that answers at least this well (relative to the best).
@@ -191,7 +193,11 @@ def bottom_line(question: str, lang: str, points: list[Point], wants: set[str], 
     yes_no = bool(YES_NO.match(question))
     if yes_no and PERMISSION.search(question) and PROHIBITION_TITLE.search(title):
         return T.PROHIBITED[lang].format(label=first.label, category=title[:1].lower() + title[1:], n=first.citation.n)
-    if yes_no and first.unit.kind == "annex" and LISTING_TITLE.search(title):
+    # "Is X high-risk?" is answered by the listing; "Can a provider consider an Annex III system not high-risk?"
+    # asks about the exemption from it, which the listing does not settle.
+    plain = question.replace("\u2011", "-").replace("\u2010", "-")
+    classifies = LISTING_TITLE.search(plain) and not NOT_LISTED.search(plain)
+    if yes_no and classifies and first.unit.kind == "annex" and LISTING_TITLE.search(title):
         exception = EXCEPTION.search(first.quote)
         span = exception.group(0).strip(" ,;") if exception else ""
         # Is the question's subject in the exception? Whole words, not parts ('onder' is in 'uitzondering').
