@@ -186,7 +186,10 @@ def test_annex_iii_question_pairs_the_same_provision_and_dutch_gets_dutch(settin
     assert "2 August 2027" not in a.text
     nl = answer_from_timeline("Wanneer is bijlage III van de AI-verordening van toepassing?", settings, tl)
     assert nl is not None and nl.language == "nl"
-    assert nl.text.startswith("Volgens de tijdlijn") and nl.text.splitlines()[1].startswith("• 2 december 2027")
+    # The date asked for first, in Dutch, with where it is set; then the timeline's lines.
+    assert nl.text.startswith("Vanaf 2 december 2027 (AI Act, ") and nl.text.splitlines()[0].endswith("[1].")
+    assert nl.text.splitlines()[1].startswith("Volgens de tijdlijn") and nl.text.splitlines()[2].startswith("• 2 december 2027")
+    assert a.text.startswith("From 2 December 2027 (AI Act, ")
     assert "(van toepassing)" in nl.text and "Vóór Regulation (EU) 2026/1744: 2 augustus 2026" in nl.text
 
 
@@ -197,6 +200,7 @@ def test_until_when_asks_for_the_deadline_and_since_when_for_the_application_dat
     a = answer_from_timeline(q, settings, dates_asked(tl, q))
     assert a is not None and "Article 111(3)" in [c.ref for c in a.citations]
     assert any("2 August 2027" in line and "Article 111(3)" in line for line in a.text.splitlines())
+    assert a.text.splitlines()[0].startswith("By ")  # a deadline asked "by when" is answered "By <date>"
     # Asked "since when", the same words ask when the rules apply: the deadline is not offered.
     since = "Since when do the rules for providers of general-purpose AI models apply?"
     assert {e.kind for e in dates_asked(tl, since).entries} == {"applies", "entry into force"}

@@ -77,7 +77,11 @@ def test_answers_from_the_timeline(real_settings) -> None:  # type: ignore[no-un
     applying, _, coming = a.text.partition("Still to come")
     assert "2 February 2025" in applying and "2 December 2027" not in applying and "2 August 2026" in coming
     bans = answer_from_timeline("Since when are the bans in force?", real_settings)
-    assert bans is not None and bans.text.splitlines()[1].startswith("• 2 February 2025")
+    assert bans is not None and bans.text.splitlines()[2].startswith("• 2 February 2025")
+    # The bottom line states the first entry's date, and its citation [1] holds that date.
+    assert bans.text.splitlines()[0] == f"From 2 February 2025 (AI Act, {bans.citations[0].ref}) [1]."
+    assert "2 February 2025" in bans.citations[0].quote
+    assert a.text.splitlines()[0] == "From the timeline in the texts:"  # a day asked about: the list, no single date
     assert {c.unit for c in bans.citations} == {"art-113"}
     high = answer_from_timeline("When do the high-risk rules of the AI Act apply?", real_settings)
     assert high is not None and "2 December 2027" in high.text and "2 August 2027" in high.text  # with the replaced date

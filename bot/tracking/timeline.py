@@ -113,6 +113,13 @@ def _before_line(e: TimelineEntry, n: int, lang: str) -> str:
             f"“{b.citation.quote}” [{n}]")
 
 
+#: The bottom line of a timeline answer, per language and kind of entry: the date asked for, then where it is set.
+_BOTTOM = {
+    "en": {"entry into force": "In force from {d}", "applies": "From {d}", "deadline": "By {d}", "ends": "Until {d}",
+           "review": "By {d}", "transposition": "By {d}"},
+    "nl": {"entry into force": "In werking vanaf {d}", "applies": "Vanaf {d}", "deadline": "Uiterlijk {d}",
+           "ends": "Tot {d}", "review": "Uiterlijk {d}", "transposition": "Uiterlijk {d}"},
+}
 _LEADS = {
     "en": ("From the timeline in the texts:", "In force, applying or due on {d}:", "Still to come after {d}:"),
     "nl": ("Volgens de tijdlijn in de teksten:", "Van kracht, van toepassing of verstreken op {d}:", "Nog te komen na {d}:"),
@@ -197,7 +204,11 @@ def answer_from_timeline(question: str, settings: Settings, timeline: Timeline |
     if not chosen:
         return None
     citations = [e.citation.model_copy(update={"n": i}) for i, e in enumerate(chosen, start=1)]
-    text = _LEADS[lang][0] + "\n" + "\n".join(
+    first = chosen[0]
+    # The date asked for first, with where it is set; a question about one day ("what applies on ...?") lists.
+    bottom = "" if hint else (_BOTTOM[lang][first.kind].format(d=format_date_in(first.date, lang))
+                              + f" ({first.source_short}, {first.citation.ref}) [1].\n")
+    text = bottom + _LEADS[lang][0] + "\n" + "\n".join(
         line if line.endswith(":") else (line if line.startswith("  ") else f"• {line}") for line in lines)
     as_of = [SourceVersion(source=s, language="en", version=v, date="") for key, v in tl.versions.items()
              for s in [key.split("/")[0]] if any(c.source == s for c in citations)]
