@@ -150,13 +150,15 @@ class ExtractiveAnswerer(Citer):
                         )
         return out
 
-    def _defines(self, result: Result) -> bool:
+    def _title(self, result: Result) -> str:
         unit = self.retriever.unit(result.source, result.hits[0].chunk.language, result.unit) if result.hits else None
-        return bool(unit and unit.title and DEFINITIONS_TITLE.match(unit.title.strip()))
+        return unit.title.strip() if unit and unit.title else ""
+
+    def _defines(self, result: Result) -> bool:
+        return bool(DEFINITIONS_TITLE.match(self._title(result)))
 
     def _amends_another_act(self, result: Result) -> bool:
-        unit = self.retriever.unit(result.source, result.hits[0].chunk.language, result.unit) if result.hits else None
-        return bool(unit and unit.title and AMENDS_ANOTHER_ACT.match(unit.title))
+        return bool(AMENDS_ANOTHER_ACT.match(self._title(result)))
 
     def _referenced(self, unit: Unit, quote: str) -> list[str]:
         """The titles of the articles of the same text that a quote refers to:

@@ -77,7 +77,11 @@ DEFINITIONAL = re.compile(
 )
 
 #: Questions that ask why the law rules as it does: its recitals give the legislator's reasons.
-WHY = re.compile(r"\bwhy (?:does|do|is|are|did|would|should|has|have)\b|\bwaarom (?:is|zijn|wordt|worden|heeft|hebben|doet|valt|vallen|geldt|gelden)\b", re.I)
+WHY = re.compile(
+    r"\bwhy (?:does|do|is|are|did|would|should|has|have)\b"
+    r"|\bwaarom (?:is|zijn|wordt|worden|heeft|hebben|doet|valt|vallen|geldt|gelden)\b",
+    re.I,
+)
 
 #: Where a question holds several: ", and how long ...", ", en hoeveel ...", "; ", "? ".
 PART = re.compile(

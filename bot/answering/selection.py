@@ -66,6 +66,7 @@ def select(
     ``wants``: the kinds of fact asked for (a date, an amount, a period); where no quote gives
     one, the quoted units' best sentence that does is added ("how is it declared, and how
     long can it last?" needs both sentences).
+    ``reasons``: the question asks why the law rules as it does; recitals are kept beside articles.
     """
     max_units = max_units or MAX_UNITS
     max_quotes = max_quotes or MAX_SELECTED
@@ -109,9 +110,8 @@ def select(
                      and c.score >= SLOT_RATIO * best_by_unit[unit_key(c)]), None)
         if slot is None:
             # No quoted unit gives the fact asked for ("what maximum fine?"): another retrieved unit's
-            # sentence that does, when it answers nearly as well as the best.
-            # From the same act as the quoted units (or a side of a comparison): another law's figure
-            # does not answer a question about this one.
+            # sentence that does, when it answers nearly as well as the best, of the same act as the
+            # quoted units or a compared one (another law's figure does not answer a question about this one).
             acts = {u.split(":")[0] for u in units} | set(compare or [])
             slot = next((c for c in cands if pattern.search(c.text) and c.score >= OTHER_SLOT_RATIO * top
                          and c.unit.source in acts), None)
