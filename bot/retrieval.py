@@ -237,7 +237,10 @@ class Retriever:
         vector = self.embedder.embed_query(q.text)  # once: embedding is most of a search's time
         lists.append(("dense", 1.0, self.dense(q, n, sources, lang, vector)))
         if named and not sources:
-            lists.append(("dense", 1.0, self.dense(q, n // 2, named, lang, vector)))
+            # Each source the question names gets its own list: in "how do NIS2's deadlines compare with the
+            # AI Act's?" the larger act would otherwise fill a shared list and leave the other side out.
+            for source in named:
+                lists.append(("dense", 1.0, self.dense(q, n // 2, [source], lang, vector)))
         t1 = time.perf_counter()
         lex_lang = lang or q.lang
         topic = q.topic(self.sources)

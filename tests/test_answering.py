@@ -225,6 +225,20 @@ def test_a_comparison_of_two_named_sources_quotes_both(small_assistant) -> None:
     _check_citations(small_assistant, answer)
 
 
+def test_each_named_source_is_searched_on_its_own(small_settings) -> None:  # type: ignore[no-untyped-def]
+    """The larger text would fill a shared list of the named sources; each gets its own, so both sides come back."""
+    from bot.query import parse_query
+    from bot.retrieval import Retriever
+    from bot.sources import load_manifest
+
+    retriever = Retriever(small_settings)
+    q = parse_query("How do the Chips Act's crisis-stage powers compare with what the ABN AMRO article says?",
+                    load_manifest(small_settings.manifest_path))
+    results, _ = retriever.search(q, k=10)
+    top = [r.source for r in results[:5]]
+    assert "chips-act" in top and "sovereignty-article" in top, [r.key for r in results[:10]]
+
+
 def test_exact_and_chroma_dense_search_agree(small_settings) -> None:  # type: ignore[no-untyped-def]
     from bot.query import parse_query
     from bot.retrieval import Retriever
