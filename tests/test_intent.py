@@ -25,3 +25,14 @@ def test_amounts_are_amounts(text: str) -> None:
 
 def test_a_how_much_question_wants_an_amount() -> None:
     assert NUMBER in wants("Can EU institutions be fined under the AI Act, and how much?")
+
+
+@pytest.mark.parametrize("question", [
+    "Incident reporting clocks: how do the NIS2 deadlines compare with the AI Act's?",
+    "What is the deadline for the early warning under NIS2?",
+    "Welke termijnen gelden voor de melding?",
+])
+def test_a_deadline_question_wants_a_period(question: str) -> None:
+    from bot.answering.intent import PERIOD
+
+    assert PERIOD in wants(question)  # a legal deadline is mostly a period from an event: "within 24 hours of …"

@@ -46,7 +46,8 @@ COMPARE = re.compile(
 #: Questions that ask for a period ("how long can the crisis stage last?", "binnen hoeveel dagen").
 DURATION = re.compile(
     r"\b(how long|for how long|how many (?:days|weeks|months|years|hours)|within what (?:period|time)|"
-    r"what (?:period|time limit|deadline)|hoe lang|hoeveel (?:dagen|weken|maanden|jaar|jaren|uur)|binnen welke termijn)\b",
+    r"what (?:period|time limit|deadline)|hoe lang|hoeveel (?:dagen|weken|maanden|jaar|jaren|uur)|binnen welke termijn|"
+    r"deadlines?|reporting clocks?|termijnen)\b",
     re.I,
 )
 PERIOD = re.compile(
