@@ -408,3 +408,26 @@ def test_mention_answered_by_the_real_assistant(tmp_path: Path, slack_api: FakeS
     text = all_text(post["blocks"])
     assert "Chips Act, " in text and "<https://" in text  # a numbered source linking to the official text
     assert len(post["blocks"]) <= MAX_BLOCKS
+
+
+def test_a_briefing_request_in_slack_gets_the_briefing(tmp_path: Path, slack_api: FakeSlackAPI, small_settings: Any) -> None:
+    """The front desk behind the Slack layer: a mention asking for a briefing is answered with the text's briefing,
+    every line cited, within Slack's block limits."""
+    from bot.desk import Desk
+
+    settings = make_settings(tmp_path, slack_api.url)
+    app, _ = build_app(settings, answerer=Desk(small_settings), http=True)
+    url, server = serve_app(app)
+    try:
+        slack = SlackRequests(url, slack_api.url)
+        resp = slack.event(slack.mention("Give me a quick briefing on the Chips Act", ts="1700000950.000100"))
+        assert resp.status == 200 and resp.seconds < 3
+        posts = slack_api.wait_for("chat.postMessage", timeout=180)
+    finally:
+        server.shutdown()
+        server.server_close()
+    post = posts[0].params
+    assert post["text"].startswith("Briefing on Chips Act (Regulation (EU) 2023/1781"), post["text"][:200]
+    text = all_text(post["blocks"])
+    assert "[1]" in text and "Chips Act, Article" in text
+    assert len(post["blocks"]) <= MAX_BLOCKS and all(len(json.dumps(b)) < 3500 for b in post["blocks"])
