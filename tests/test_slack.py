@@ -389,20 +389,25 @@ def test_run_slack_refuses_bad_tokens_before_starting(tmp_path: Path) -> None:
 # -- end to end with the real Assistant ---------------------------------------------------------
 
 
-def test_mention_answered_by_the_real_assistant(tmp_path: Path, slack_api: FakeSlackAPI, small_assistant: Any) -> None:
-    """The real Assistant on a small indexed corpus (conftest's small_assistant) behind the Slack layer."""
+def _mention_answered_by(answerer: Any, tmp_path: Path, slack_api: FakeSlackAPI, question: str, ts: str) -> dict[str, Any]:
+    """Serve the HTTP app with ``answerer``, mention it once, and return the message it posts."""
     settings = make_settings(tmp_path, slack_api.url)
-    app, _ = build_app(settings, answerer=small_assistant, http=True)
+    app, _ = build_app(settings, answerer=answerer, http=True)
     url, server = serve_app(app)
     try:
         slack = SlackRequests(url, slack_api.url)
-        resp = slack.event(slack.mention("What is the aim of the Chips Act?", ts="1700000900.000100"))
+        resp = slack.event(slack.mention(question, ts=ts))
         assert resp.status == 200 and resp.seconds < 3
         posts = slack_api.wait_for("chat.postMessage", timeout=180)
     finally:
         server.shutdown()
         server.server_close()
-    post = posts[0].params
+    return posts[0].params
+
+
+def test_mention_answered_by_the_real_assistant(tmp_path: Path, slack_api: FakeSlackAPI, small_assistant: Any) -> None:
+    """The real Assistant on a small indexed corpus (conftest's small_assistant) behind the Slack layer."""
+    post = _mention_answered_by(small_assistant, tmp_path, slack_api, "What is the aim of the Chips Act?", "1700000900.000100")
     assert post["thread_ts"] == "1700000900.000100"
     assert not post["text"].startswith("I could not answer"), post["text"]
     text = all_text(post["blocks"])
@@ -415,18 +420,8 @@ def test_a_briefing_request_in_slack_gets_the_briefing(tmp_path: Path, slack_api
     every line cited, within Slack's block limits."""
     from bot.desk import Desk
 
-    settings = make_settings(tmp_path, slack_api.url)
-    app, _ = build_app(settings, answerer=Desk(small_settings), http=True)
-    url, server = serve_app(app)
-    try:
-        slack = SlackRequests(url, slack_api.url)
-        resp = slack.event(slack.mention("Give me a quick briefing on the Chips Act", ts="1700000950.000100"))
-        assert resp.status == 200 and resp.seconds < 3
-        posts = slack_api.wait_for("chat.postMessage", timeout=180)
-    finally:
-        server.shutdown()
-        server.server_close()
-    post = posts[0].params
+    post = _mention_answered_by(Desk(small_settings), tmp_path, slack_api, "Give me a quick briefing on the Chips Act",
+                                "1700000950.000100")
     assert post["text"].startswith("Briefing on Chips Act (Regulation (EU) 2023/1781"), post["text"][:200]
     text = all_text(post["blocks"])
     assert "[1]" in text and "Chips Act, Article" in text
