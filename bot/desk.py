@@ -101,6 +101,7 @@ def briefing_answer(brief: Briefing, question: str, lang: str) -> Answer:
         lines.append(f"{section.title}:")
         for line in section.lines:
             applies = f" — {line.applies}" if line.applies else ""
-            lines.append(f"• {line.label}: “{line.quote}” [{line.citation.n}]{applies}")
+            where = f" ({brief.short}, {line.citation.ref})" if line.citation.ref not in line.label else ""
+            lines.append(f"• {line.label}{where}: “{line.quote}” [{line.citation.n}]{applies}")
     return Answer(question=question, text="\n".join(lines), citations=brief.citations, mode="briefing",
                   language=lang, as_of=brief.as_of)

@@ -47,6 +47,7 @@ def test_a_briefing_request_gets_the_briefing_with_every_line_cited(desk) -> Non
     text = {(c.source, c.language, c.unit): desk.retriever.unit(c.source, c.language, c.unit).text for c in answer.citations}
     for c in answer.citations:
         assert f"[{c.n}]" in answer.text
+        assert f"Chips Act, {c.ref}" in answer.text  # each line names the provision it quotes
         assert c.quote.replace(" ", "").replace("…", "")[:40] in text[(c.source, c.language, c.unit)].replace(" ", "")
 
 
