@@ -52,31 +52,33 @@ class Desk(Assistant):
             named = [self.manifest.resolve(source).id]
         return named[0] if len(named) == 1 else None
 
-    def ask_full(
+    def _ask_full(
         self,
         question: str,
         *,
-        source: str | None = None,
-        lang: str | None = None,
-        k: int | None = None,
-        mode: str | None = None,
-        history: list[tuple[str, str]] | None = None,
-        on_token: Callable[[str], None] | None = None,
+        source: str | None,
+        lang: str | None,
+        k: int | None,
+        mode: str | None,
+        history: list[tuple[str, str]] | None,
+        on_token: Callable[[str], None] | None,
     ) -> tuple[Answer, list[Result]]:
+        """Called by :meth:`Assistant.ask_full` (after its hook, with the generation pinned)."""
+        def assistant() -> tuple[Answer, list[Result]]:  # every question that is not a briefing request
+            return Assistant._ask_full(self, question, source=source, lang=lang, k=k, mode=mode, history=history,
+                                       on_token=on_token)
+
         text = clean_question(question)
         q_lang = lang or detect_language(text)
         screened = gate.screen(text, q_lang, self.settings.knowledge_dir)
         target = None if screened.refusal is not None else self.briefing_target(text, source)
         if target is None:
-            return super().ask_full(question, source=source, lang=lang, k=k, mode=mode, history=history, on_token=on_token)
+            return assistant()
         start = time.perf_counter()
-        if self.before_question is not None:
-            self.before_question()
-        with self.pinned():
-            _, results, timings = self.retrieve(text, source=target, lang=q_lang, k=k or self.settings.top_k)
-            brief = build_briefing(self, target, topic=focus(text), language=q_lang)
+        _, results, timings = self.retrieve(text, source=target, lang=q_lang, k=k or self.settings.top_k)
+        brief = build_briefing(self, target, topic=focus(text), language=q_lang)
         if not brief.citations:  # nothing to brief from: the question is answered as any other
-            return super().ask_full(question, source=source, lang=lang, k=k, mode=mode, history=history, on_token=on_token)
+            return assistant()
         answer = briefing_answer(brief, question, q_lang)
         answer.retrieved = [r.primary for r in results[: k or self.settings.top_k]]
         answer.timings.update(timings)
