@@ -267,6 +267,30 @@ def test_a_list_lead_in_is_quoted_with_its_points(small_assistant) -> None:  # t
     _check_citations(small_assistant, answer)
 
 
+def test_a_list_is_scored_and_quoted_as_a_whole(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    # The periods are in points (a)-(c) under a lead-in that names none of them: the list as a
+    # whole answers, not point (a) and point (b) quoted one by one.
+    answer = small_assistant.ask("How many years does the Commission have to impose fines for infringements under the Chips Act?")
+    whole = [c for c in answer.citations if "(a) two years" in c.quote and "(c) three years" in c.quote]
+    assert whole, [c.quote for c in answer.citations]
+    # Each passage is quoted once: no point of the quoted list again on its own.
+    assert not [c.ref for c in answer.citations if c.ref.startswith(f"{whole[0].ref}(")]
+    _check_citations(small_assistant, answer)
+
+
+def test_a_point_is_shown_up_to_the_end_of_its_clause() -> None:
+    from bot.answering.passages import ITEM_WORDS, opening
+
+    short = "(d) a maximum notice period for initiation of the switching process, which shall not exceed two months;"
+    assert opening(short) == short  # not "... which shall not exceed two …"
+    long = ("(a) without undue delay and in any event within 24 hours of becoming aware of the significant incident, "
+            "an early warning, which, where applicable, shall indicate whether the significant incident is suspected "
+            "of being caused by unlawful or malicious acts or could have a cross-border impact;")
+    assert opening(long) == "(a) without undue delay and in any event within 24 hours of becoming aware of the significant incident, …"
+    unbroken = " ".join(f"w{i}" for i in range(3 * ITEM_WORDS))
+    assert opening(unbroken) == " ".join(f"w{i}" for i in range(ITEM_WORDS)) + " …"  # no clause end: the first words
+
+
 def test_a_rate_no_source_gives_is_not_answered(small_assistant) -> None:  # type: ignore[no-untyped-def]
     silent = small_assistant.ask("What interest rate will the EIB charge on InvestAI loans for AI gigafactories?")
     assert silent.abstained and silent.text.startswith(NO_ANSWER["en"])

@@ -23,9 +23,10 @@ from ..text import group_digits
 from . import intent
 from .citing import NOTES, Citer, nearest_citations
 from .compose import Point, abstention, bottom_line, render
-from .selection import Candidate, select, unit_key
+from .selection import Candidate, overlaps, select, unit_key
 from .passages import (
     articles_referenced,
+    items_shown,
     opening,
     passage,
     points_referenced,
@@ -53,6 +54,8 @@ AMENDS_ANOTHER_ACT = re.compile(
 MIN_OVERLAP = 0.2
 #: Bonus for a sentence that gives the kind of fact asked for (a date, an amount, a period).
 INTENT_BONUS = 0.15
+#: Score a list's lead-in on the lead-in and the start of its points, as it is quoted.
+LISTS_WHOLE = True
 #: At most this many quotes in an answer (a part of a question may add one beyond select()'s four).
 MAX_QUOTES = 5
 #: At most this many titles of articles a quote refers to are shown beside it.
@@ -130,7 +133,14 @@ class ExtractiveAnswerer(Citer):
                     hit = hit_of.get((lang, block.path))
                     # The dense similarity of this block's chunk, scaled among the retrieved units.
                     dense_norm = max(0.0, ((hit.dense or lo) - lo) / (hi - lo)) if hit and hi > lo else 0.0
-                    for sentence, s_terms in sentence_terms(block.text, lang):
+                    # A list's lead-in ("... submit to the CSIRT:") is quoted with the start of its
+                    # points, so it is scored on the words the quote will show: the list as a whole.
+                    shown = items_shown(unit, block) if LISTS_WHOLE and block.text.rstrip().endswith(":") else ""
+                    shown_terms = frozenset(stem_tokens(shown, lang)) if shown else frozenset()
+                    sentences = sentence_terms(block.text, lang)
+                    for i, (sentence, s_terms) in enumerate(sentences):
+                        if shown and i == len(sentences) - 1:
+                            s_terms = s_terms | shown_terms
                         matched = sum(lex.weight(t) for t in terms & s_terms) if lex else 0.0
                         overlap = matched / known if known else 0.0
                         coverage = matched / total if total else 0.0
@@ -139,7 +149,8 @@ class ExtractiveAnswerer(Citer):
                         if q.targeted and unit.unit in q.refs:
                             exact += 0.5  # the question names this unit: answer from it
                         base = DENSE_WEIGHT * dense_norm + TITLE_WEIGHT * titled + exact + 0.05
-                        bonus = sum(INTENT_BONUS for pattern in wants if pattern.search(sentence))
+                        said = f"{sentence} {shown}" if shown and i == len(sentences) - 1 else sentence
+                        bonus = sum(INTENT_BONUS for pattern in wants if pattern.search(said))
                         factor = prior * (1.0 if lang == q.lang else 0.8)
                         score = (overlap + base + bonus) * factor
                         out.append(
@@ -229,7 +240,7 @@ class ExtractiveAnswerer(Citer):
             # "How is a crisis declared, and how long can it last?": each part gets its best
             # sentence, where the whole question's best ones do not already answer it.
             extra = self._best_for(part, [c for c in cands if unit_key(c) in {unit_key(x) for x in chosen}])
-            if extra is not None and len(chosen) < MAX_QUOTES and not any(extra.text == c.text for c in chosen):
+            if extra is not None and len(chosen) < MAX_QUOTES and not any(overlaps(extra, c) for c in chosen):
                 chosen.append(extra)
         # Keep the text's own order within a unit, units in rank order.
         units_used = []

@@ -63,9 +63,15 @@ def shorten(sentence: str, terms: set[str], lang: str) -> str:
 
 
 def opening(text: str) -> str:
-    """The start of a point, up to :data:`ITEM_WORDS` words, with an ellipsis where it goes on."""
+    """The start of a point, with an ellipsis where it goes on: the whole point when it is short,
+    else up to the end of the clause that runs past :data:`ITEM_WORDS` words (at most twice that),
+    so that a point is not cut inside its fact ("which shall not exceed two …")."""
     words = text.split()
-    return " ".join(words[:ITEM_WORDS]) + (" …" if len(words) > ITEM_WORDS else "")
+    if len(words) <= ITEM_WORDS * 3 // 2:
+        return " ".join(words)
+    end = next((i + 1 for i in range(ITEM_WORDS - 1, min(len(words), 2 * ITEM_WORDS))
+                if words[i][-1] in ",;:"), ITEM_WORDS)
+    return " ".join(words[:end]) + (" …" if len(words) > end else "")
 
 
 #: "Article 25, 26 or 27", "Articles 19 and 20", "artikel 5": references to articles of a text.
@@ -127,6 +133,23 @@ def with_next(sentence: str, block: Block) -> str:
     return sentence
 
 
+def list_items(unit: Unit, block: Block) -> list[Block]:
+    """The points directly under ``block`` ("(a)", "(b)" under paragraph 4), in the text's order."""
+    if not block.path:
+        return []
+    depth = block.path.count(".") + 1
+    return [
+        b
+        for b in unit.blocks
+        if b.path.startswith(block.path + ".") and b.path.count(".") == depth and b.text.strip()
+    ]
+
+
+def items_shown(unit: Unit, block: Block) -> str:
+    """What :func:`with_items` shows of a lead-in's points: the start of each of the first few."""
+    return " … ".join(opening(b.text) for b in list_items(unit, block)[:MAX_ITEMS])
+
+
 def with_items(lead_in: str, unit: Unit, block: Block) -> str:
     """A list's lead-in ("Providers ... shall:") with the start of each of its points.
 
@@ -134,12 +157,7 @@ def with_items(lead_in: str, unit: Unit, block: Block) -> str:
     its start, up to :data:`ITEM_WORDS` words, and the pieces are joined by an ellipsis,
     so that the whole still checks as a verbatim quote (in order, gaps marked).
     """
-    depth = block.path.count(".") + 1
-    items = [
-        b
-        for b in unit.blocks
-        if b.path.startswith(block.path + ".") and b.path.count(".") == depth and b.text.strip()
-    ] if block.path else []
+    items = list_items(unit, block)
     if not items:
         return lead_in
     pieces = [opening(b.text) for b in items[:MAX_ITEMS]]

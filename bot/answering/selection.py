@@ -51,6 +51,19 @@ def unit_key(c: Candidate) -> str:
     return f"{c.unit.source}:{c.unit.language}:{c.unit.unit}"
 
 
+def overlaps(a: Candidate, b: Candidate) -> bool:
+    """Would quoting both show the same words? The same sentence or block, or a list's lead-in
+    (quoted with the start of its points) and one of its points."""
+    if a.text == b.text or a.block is b.block:
+        return True
+    if a.unit is not b.unit:
+        return False
+    for lead, item in ((a.block, b.block), (b.block, a.block)):
+        if lead.path and item.path.startswith(lead.path + ".") and lead.text.rstrip().endswith(":"):
+            return True
+    return False
+
+
 def select(
     cands: list[Candidate],
     max_units: int | None = None,
@@ -95,7 +108,7 @@ def select(
         for c in cands:  # already sorted best first
             if unit_key(c) != u or c.score < SENTENCE_RATIO * best_by_unit[u]:
                 continue
-            if any(c.text == x.text or c.block is x.block for x in chosen):
+            if any(overlaps(c, x) for x in chosen):
                 continue
             chosen.append(c)
             picked += 1
@@ -115,6 +128,6 @@ def select(
             acts = {u.split(":")[0] for u in units} | set(compare or [])
             slot = next((c for c in cands if pattern.search(c.text) and c.score >= OTHER_SLOT_RATIO * top
                          and c.unit.source in acts), None)
-        if slot is not None and not any(slot.text == x.text for x in chosen):
+        if slot is not None and not any(overlaps(slot, x) for x in chosen):
             chosen.append(slot)
     return chosen
