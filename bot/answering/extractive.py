@@ -56,6 +56,8 @@ MIN_OVERLAP = 0.2
 INTENT_BONUS = 0.15
 #: Score a list's lead-in on the lead-in and the start of its points, as it is quoted.
 LISTS_WHOLE = True
+#: For a question asking for a kind of fact, quote only units whose passages give one.
+FACT_UNITS_ONLY = True
 #: At most this many quotes in an answer (a part of a question may add one beyond select()'s four).
 MAX_QUOTES = 5
 #: At most this many titles of articles a quote refers to are shown beside it.
@@ -242,6 +244,13 @@ class ExtractiveAnswerer(Citer):
             extra = self._best_for(part, [c for c in cands if unit_key(c) in {unit_key(x) for x in chosen}])
             if extra is not None and len(chosen) < MAX_QUOTES and not any(overlaps(extra, c) for c in chosen):
                 chosen.append(extra)
+        asked = intent.wants(q.text)
+        if FACT_UNITS_ONLY and asked and not compare and not intent.question_parts(topic):
+            # "How much ...?", "from when ...?": the units whose passages give that kind of fact answer
+            # it; another unit quoted beside them ("suspend a certification") does not.
+            giving = {unit_key(c) for c in chosen if any(p.search(c.block.text) for p in asked)}
+            if giving:
+                chosen = [c for c in chosen if unit_key(c) in giving]
         # Keep the text's own order within a unit, units in rank order.
         units_used = []
         for c in chosen:
@@ -249,6 +258,7 @@ class ExtractiveAnswerer(Citer):
                 units_used.append(unit_key(c))
         chosen.sort(key=lambda c: (units_used.index(unit_key(c)), c.unit.blocks.index(c.block)))
 
+        top = max(c.score for c in chosen)  # the best passage quoted: the others' scores are relative to it
         citations: list[Citation] = []
         points: list[Point] = []
         terms = set(stem_tokens(topic, lang))
@@ -286,7 +296,7 @@ class ExtractiveAnswerer(Citer):
                 citations.append(self._citation(len(citations) + 1, c.unit, block, piece, None))
                 refs.append(f"{block.ref}: “{piece}” [{len(citations)}]")
             points.append(Point(c.unit, c.block, quote, citations[n - 1], label, marks, extra="; ".join(refs),
-                                score=c.score / best.score if best.score else 1.0))
+                                score=c.score / top if top else 1.0))
         if not citations:
             return self._abstain(q, results, k)
         if intent.DATE in intent.wants(q.text) and not any(intent.DATE.search(p.quote) for p in points):
