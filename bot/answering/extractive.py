@@ -163,6 +163,12 @@ class ExtractiveAnswerer(Citer):
                         )
         return out
 
+    @staticmethod
+    def _shown(c: Candidate) -> str:
+        """The words a candidate's quote can show: its block, and a list's points after its lead-in."""
+        text = c.block.text
+        return f"{text} {items_shown(c.unit, c.block)}" if text.rstrip().endswith(":") else text
+
     def _title(self, result: Result) -> str:
         unit = self.retriever.unit(result.source, result.hits[0].chunk.language, result.unit) if result.hits else None
         return unit.title.strip() if unit and unit.title else ""
@@ -248,7 +254,7 @@ class ExtractiveAnswerer(Citer):
         if FACT_UNITS_ONLY and asked and not compare and not intent.question_parts(topic):
             # "How much ...?", "from when ...?": the units whose passages give that kind of fact answer
             # it; another unit quoted beside them ("suspend a certification") does not.
-            giving = {unit_key(c) for c in chosen if any(p.search(c.block.text) for p in asked)}
+            giving = {unit_key(c) for c in chosen if any(p.search(self._shown(c)) for p in asked)}
             if giving:
                 chosen = [c for c in chosen if unit_key(c) in giving]
         # Keep the text's own order within a unit, units in rank order.
