@@ -189,3 +189,17 @@ def test_the_cli_shows_each_quote_once_and_no_empty_link_lines(small_data_dir) -
     assert all(line.strip() for line in lines[lines.index("Sources"):-1]), run.stdout
     urls = [line.strip() for line in lines if "eur-lex.europa.eu" in line]
     assert urls and all(u.startswith("https://") and " " not in u for u in urls), run.stdout
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("From when does the Data Act apply?", "From 12 September 2025"),
+    ("Vanaf wanneer is de Data Act van toepassing?", "From 12 September 2025"),
+    ("What date matters for the Data Act?", "Before 11 January 2024"),  # no preposition asked: the best passage's date
+])
+def test_a_date_is_the_kind_the_question_asks_for(question: str, expected: str) -> None:
+    other = _point(1, "1. Obligations in Union legal acts that entered into force on or before 11 January 2024 shall remain unaffected.")
+    applies = _point(2, "It shall apply from 12 September 2025.", ref="Article 50")
+    applies.score = 0.55  # a final provision shares few words with the question
+    line = bottom_line(question, "en", [other, applies], {"date"})
+    assert line.startswith(expected), line
+    _figures_cited(line, {1: ("Article 1(1)", other.quote), 2: ("Article 50", applies.quote)})

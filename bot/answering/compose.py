@@ -43,6 +43,17 @@ DATE_SPAN = re.compile(
     + intent.DATE.pattern,
     re.I,
 )
+#: The date a question asks for, by its own preposition: a start ("from when?", "vanaf wanneer?"), a
+#: deadline ("by when?", "uiterlijk wanneer?") or an end ("until when?"); a span with the same kind of
+#: preposition answers it before any other date. A start is taken from a passage that answers less well
+#: than :data:`SPAN_SCORE`: "It shall apply from 12 September 2025." shares few words with any question.
+DATE_ASKED: list[tuple[re.Pattern[str], str, float]] = [
+    (re.compile(r"\b(?:from|since) when\b|\bvanaf wanneer\b|\bsinds wanneer\b|\bappl(?:y|ies) from\b|\bstart(?:s|ed)? to apply\b", re.I),
+     r"(?:from|as from|with effect from|since|vanaf|met ingang van|sinds)", 0.5),
+    (re.compile(r"\bby when\b|\bper wanneer\b|\buiterlijk wanneer\b|\bdeadline\b", re.I),
+     r"(?:by|no later than|not later than|uiterlijk|before|vóór)", 0.6),
+    (re.compile(r"\buntil when\b|\btot wanneer\b", re.I), r"(?:until|tot|up to)", 0.6),
+]
 #: "Deployers shall", "Providers of high-risk AI systems shall", "Member States shall ensure".
 ADDRESSEE = re.compile(
     r"^(?:\(?\d+[a-z]?\)?\.?\s+)?((?:The\s+)?(?!The following|Following)[A-Z][\w\-]*(?:\s+(?:of|and|or|de|van|en)?\s*[\w\-]+){0,6}?)"
@@ -149,11 +160,11 @@ NOT_LISTED = re.compile(r"\b(?:not|niet|geen)\s+(?:\w+\s+){0,2}(?:high[- ]risk|h
 SPAN_SCORE = 0.6
 
 
-def _span(pattern: re.Pattern[str], points: list[Point]) -> tuple[str, Point] | None:
+def _span(pattern: re.Pattern[str], points: list[Point], floor: float = SPAN_SCORE) -> tuple[str, Point] | None:
     """The first span of ``pattern`` in the quotes of the passages that answer best, with its point: of the
     same text as the first passage (another act's fine does not answer a question about this one's)."""
     for p in sorted(points, key=lambda p: -p.score):
-        if p.score < SPAN_SCORE:
+        if p.score < floor:
             break
         if p.unit.source != points[0].unit.source:
             continue
@@ -181,10 +192,13 @@ def bottom_line(question: str, lang: str, points: list[Point], wants: set[str], 
     """
     if not points:
         return ""
-    for kind, pattern in (("amount", AMOUNT_SPAN), ("amount", PERCENT_SPAN), ("rate", PERCENT_SPAN), ("date", DATE_SPAN),
-                          ("period", PERIOD_SPAN)):
+    asked_date = [(re.compile(rf"\b{prep}\s+" + intent.DATE.pattern, re.I), floor)
+                  for asks, prep, floor in DATE_ASKED if asks.search(question)]
+    for kind, pattern, floor in (("amount", AMOUNT_SPAN, SPAN_SCORE), ("amount", PERCENT_SPAN, SPAN_SCORE),
+                                 ("rate", PERCENT_SPAN, SPAN_SCORE), *(("date", p, f) for p, f in asked_date),
+                                 ("date", DATE_SPAN, SPAN_SCORE), ("period", PERIOD_SPAN, SPAN_SCORE)):
         if kind in wants:
-            found = _span(pattern, points)
+            found = _span(pattern, points, floor)
             if found:
                 span, p = found
                 return T.FACT[lang].format(span=_cap(span), label=p.label, n=p.citation.n)
