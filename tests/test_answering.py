@@ -492,3 +492,31 @@ def test_questions_about_what_a_term_means_are_told_apart(question: str, definit
     from bot.answering.intent import DEFINITIONAL
 
     assert bool(DEFINITIONAL.search(question)) is definitional
+
+
+def test_a_question_about_duties_quotes_a_units_second_duty() -> None:
+    from dataclasses import replace
+
+    from bot.answering.extractive import ExtractiveAnswerer
+    from bot.models import Block
+
+    approve = _candidate("art-20", "article", 1.0, "1. Management bodies shall approve the risk-management measures.", source="nis2")
+    second = Block(path="2", ref="art-20(2)", text="2. Members of the management bodies shall follow training.")
+    training = replace(approve, block=second, text=second.text, score=0.6)
+    # Scored 0.6 of the first: one quote for a question about something else ...
+    assert [c.text for c in ExtractiveAnswerer.select([approve, training])] == [approve.text]
+    # ... both for a question about what the law requires: each duty is part of the answer.
+    assert [c.text for c in ExtractiveAnswerer.select([approve, training], duties=True)] == [approve.text, training.text]
+
+
+@pytest.mark.parametrize(("question", "duties"), [
+    ("What does NIS2 require of the management body personally?", True),
+    ("What are our core obligations as a general-purpose AI model provider?", True),
+    ("Wat moeten wij als gebruiksverantwoordelijke doen?", True),
+    ("How much can the fine be?", False),
+    ("Who chairs the European Semiconductor Board?", False),
+])
+def test_questions_about_what_the_law_requires_are_told_apart(question: str, duties: bool) -> None:
+    from bot.answering import intent
+
+    assert bool(intent.DUTIES.search(question)) is duties

@@ -58,6 +58,7 @@ INTENT_BONUS = 0.15
 LISTS_WHOLE = True
 #: For a question asking for a kind of fact, quote only units whose passages give one.
 FACT_UNITS_ONLY = True
+DUTY_BREADTH = True
 #: At most this many quotes in an answer (a part of a question may add one beyond select()'s four).
 MAX_QUOTES = 5
 #: At most this many titles of articles a quote refers to are shown beside it.
@@ -243,7 +244,8 @@ class ExtractiveAnswerer(Citer):
             return self._abstain(q, results, k)
 
         topic = q.topic(self.retriever.sources)
-        chosen = self.select(cands, compare=compare, wants=intent.wants(q.text), reasons=bool(intent.WHY.search(q.text)))
+        chosen = self.select(cands, compare=compare, wants=intent.wants(q.text), reasons=bool(intent.WHY.search(q.text)),
+                             duties=DUTY_BREADTH and bool(intent.DUTIES.search(q.text)))
         for part in intent.question_parts(topic):
             # "How is a crisis declared, and how long can it last?": each part gets its best
             # sentence, where the whole question's best ones do not already answer it.

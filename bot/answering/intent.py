@@ -78,6 +78,13 @@ DEFINITIONAL = re.compile(
 )
 
 #: Questions that ask why the law rules as it does: its recitals give the legislator's reasons.
+#: Questions that ask what the law requires of someone ("What does NIS2 require of the management body?",
+#: "what are our obligations as a provider?", "Wat moeten wij doen?"): answered by several of a unit's duties.
+DUTIES = re.compile(
+    r"\b(?:requires?|required|expects?|obligations?|duties|requirements|obliged|must (?:we|I|they|it|a|an|the)|"
+    r"what (?:do|should|must) (?:we|I|they)|verplichtingen|verplicht|eisen|moeten (?:wij|we)|wat moet(?:en)?)\b",
+    re.I,
+)
 WHY = re.compile(
     r"\bwhy (?:does|do|is|are|did|would|should|has|have)\b"
     r"|\bwaarom (?:is|zijn|wordt|worden|heeft|hebben|doet|valt|vallen|geldt|gelden)\b",

@@ -27,6 +27,9 @@ MAX_UNITS = 3
 MAX_SELECTED = 4
 #: At most this many quotes from one unit.
 QUOTES_PER_UNIT = 2
+#: ... or this share, for a question about what the law requires of someone: a unit's duties come
+#: in several paragraphs ("approve the measures" and "follow training"), each part of the answer.
+DUTY_SENTENCE_RATIO = 0.5
 
 
 @dataclass
@@ -71,6 +74,7 @@ def select(
     compare: list[str] | None = None,
     wants: list[re.Pattern[str]] | None = None,
     reasons: bool = False,
+    duties: bool = False,
 ) -> list[Candidate]:
     """The best unit's best sentences, plus other units only where they score close to it.
 
@@ -80,8 +84,11 @@ def select(
     one, the quoted units' best sentence that does is added ("how is it declared, and how
     long can it last?" needs both sentences).
     ``reasons``: the question asks why the law rules as it does; recitals are kept beside articles.
+    ``duties``: the question asks what the law requires of someone; a unit's second duty is quoted
+    where it scores :data:`DUTY_SENTENCE_RATIO` of the first.
     """
     max_units = max_units or MAX_UNITS
+    ratio = DUTY_SENTENCE_RATIO if duties else SENTENCE_RATIO
     max_quotes = max_quotes or MAX_SELECTED
     best_by_unit: dict[str, float] = {}
     for c in cands:
@@ -106,7 +113,7 @@ def select(
     for u in units:
         picked = 0
         for c in cands:  # already sorted best first
-            if unit_key(c) != u or c.score < SENTENCE_RATIO * best_by_unit[u]:
+            if unit_key(c) != u or c.score < ratio * best_by_unit[u]:
                 continue
             if any(overlaps(c, x) for x in chosen):
                 continue
