@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from .answering import gate
 from .assistant import Assistant
+from .lexical import stem_tokens
 from .models import Answer
 from .query import clean_question, detect_language, parse_query
 from .retrieval import Result
@@ -26,6 +27,14 @@ from .tracking.briefing_view import Briefing
 BRIEFING = re.compile(
     r"\b(?:briefing|brief me|overview|summary|summari[sz]e|rundown|run-down|overzicht|samenvatting|samenvatten|"
     r"vat\b[^?.]*\bsamen)\b",
+    re.I,
+)
+#: A question that asks what a text changed ("what did the Omnibus change in the AI Act?"): about an
+#: amending act, it is answered by that act's briefing, which lists what it changes.
+CHANGES = re.compile(
+    r"\bwhat (?:did|does|has|will)\b[^?]{0,80}?\bchange|\bwhat(?:'s| is| has)? (?:changed|new)\b|\bwhich changes\b|"
+    r"\bwat (?:heeft|is|zijn)\b[^?]{0,80}?\b(?:veranderd|gewijzigd)\b|\bwat (?:verandert|veranderde|wijzigt|wijzigde)\b|"
+    r"\bwelke wijzigingen\b",
     re.I,
 )
 #: The answer's first line, per language: which text is briefed, from what.
@@ -43,13 +52,28 @@ class Desk(Assistant):
     """An assistant that answers a request for a briefing with the briefing (see the module doc)."""
 
     def briefing_target(self, question: str, source: str | None = None) -> str | None:
-        """The one indexed source a question asks a briefing on, if it asks for one."""
-        if not BRIEFING.search(question) or parse_query(question, self.manifest).refs:
+        """The one indexed source a question asks a briefing on, if it asks for one.
+
+        An amending act named beside the act it amends ("a briefing on what the Omnibus changed in the AI
+        Act") is the one briefed; so is an amending act asked what it changed, without the word "briefing".
+        """
+        if parse_query(question, self.manifest).refs:
             return None  # "summarise Article 52" is about that unit: the assistant answers (or says it does not exist)
         indexed = set(self.retriever.sources)
         named = [s for s in self.manifest.find_in(question) if s in indexed]
         if source:
             named = [self.manifest.resolve(source).id]
+        amending = [s for s in named if self.manifest.resolve(s).amends]
+        if amending and set(named) <= set(amending) | {a for s in amending for a in self.manifest.resolve(s).amends}:
+            if BRIEFING.search(question):
+                return amending[0]
+            # "What did the Omnibus change in the AI Act?" asks for the whole list; "... change about AI
+            # literacy?" names a subject, which the assistant answers from the provisions on it.
+            rest = CHANGES.sub(" ", parse_query(question, self.manifest).topic(indexed))
+            if CHANGES.search(question) and not stem_tokens(rest, detect_language(question)):
+                return amending[0]
+        if not BRIEFING.search(question):
+            return None
         return named[0] if len(named) == 1 else None
 
     def _ask_full(

@@ -78,3 +78,17 @@ def test_the_cli_answers_a_briefing_request_with_the_briefing(small_data_dir: Pa
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["mode"] == "briefing" and data["citations"]
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("What did the Omnibus change in the AI Act?", True),
+    ("Wat heeft de Digitale Omnibus gewijzigd in de AI-verordening?", True),
+    ("Welke wijzigingen brengt Verordening (EU) 2026/1744?", True),
+    ("What's new in the Digital Omnibus?", True),
+    ("Has the 2026 Digital Omnibus changed when the high-risk rules start to bite?", False),  # a yes/no on one subject
+    ("What does Article 4a say?", False),
+])
+def test_questions_about_what_a_text_changed_are_recognised(question: str, asks: bool) -> None:
+    from bot.desk import CHANGES
+
+    assert bool(CHANGES.search(question)) is asks

@@ -345,3 +345,28 @@ def test_unknown_source_and_bad_date_errors(small_assistant) -> None:  # type: i
     assert isinstance(result.exception, DateError)
     result = CliRunner().invoke(app, ["changes", "atlantis"])
     assert isinstance(result.exception, SourceError) and "ai-act" in (result.exception.help or "")
+
+
+def test_a_briefing_on_the_amending_act_lists_what_it_changes(real_settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.citations import verify_quote
+    from bot.lexical import stem_tokens
+    from bot.tracking.amendments import MAX_LINES, amendment_lines
+    from bot.tracking.timeline import load_timeline
+
+    omnibus = _units(real_settings, "ai-omnibus")
+    ai_act = _units(real_settings, "ai-act")
+    moved = {e.citation.unit for e in load_timeline(real_settings).select("ai-act") if e.before is not None}
+    assert "art-113" in moved  # the application dates Regulation (EU) 2026/1744 moved
+    lines = amendment_lines(list(omnibus.values()), target_name="AI Act", target_unit=ai_act.get, dated=moved, lang="en")
+    assert 5 <= len(lines) <= MAX_LINES
+    # The moved dates come first: point (40) replaces Article 113's dates (read from the Official Journal).
+    first = next(line for line in lines if line.label.startswith("AI Act, Article 113 "))
+    assert lines.index(first) < 3 and "2 December 2027" in first.quote and "2 August 2028" in first.quote
+    assert any(line.label.startswith("AI Act, Article 4a ") and line.label.endswith("— inserted") for line in lines)
+    for line in lines:
+        assert not line.quote.rstrip().endswith(":")  # never a bare lead-in ("the following Annex is added:")
+        assert verify_quote(line.quote, omnibus["art-1"].text), line.quote[:80]
+    # A topic keeps the points about it: AI literacy is point (5), which replaces Article 4.
+    literacy = amendment_lines(list(omnibus.values()), target_name="AI Act", target_unit=ai_act.get, dated=moved, lang="nl",
+                               terms=set(stem_tokens("AI literacy", "en")), stems=lambda t: frozenset(stem_tokens(t, "en")))
+    assert literacy and literacy[0].label == "AI Act, Article 4 (AI literacy) — vervangen", [x.label for x in literacy]

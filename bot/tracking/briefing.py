@@ -37,6 +37,7 @@ from ..query import parse_query
 from ..lexical import stem_tokens
 from ..sources import SourceSpec, fold
 from ..text import clean_title, display_name, display_name_of, fix_acronyms, group_digits, strip_amending_syntax
+from .amendments import amendment_lines
 from .applies import provision_dates
 from .entries import KIND_NL, TimelineEntry, format_date_in
 from .provisions import paragraph_of
@@ -50,10 +51,10 @@ TOPICS_PATH = Path(__file__).with_name("briefing_topics.toml")
 MAX_WORDS = 45
 MAX_BLOCK_WORDS = 110
 TITLES = {
-    "en": {"changed": "What changed or fell due recently", "points": "Key points", "next": "Next dates", "key": "Main obligations", "on": "On {topic}",
+    "en": {"changed": "What changed or fell due recently", "changes": "What it changes in the {target}", "points": "Key points", "next": "Next dates", "key": "Main obligations", "on": "On {topic}",
            "dates": "Dates for these provisions", "figures": "Main figures", "claims": "Main claims",
            "was": "was {d}", "since": "since {d}"},
-    "nl": {"changed": "Wat er recent veranderde of verstreek", "points": "Kernpunten", "next": "Wat eraan komt", "key": "Belangrijkste verplichtingen",
+    "nl": {"changed": "Wat er recent veranderde of verstreek", "changes": "Wat het wijzigt in de {target}", "points": "Kernpunten", "next": "Wat eraan komt", "key": "Belangrijkste verplichtingen",
            "on": "Over {topic}", "dates": "Data voor deze bepalingen", "figures": "Belangrijkste cijfers",
            "claims": "Belangrijkste beweringen", "was": "was {d}", "since": "sinds {d}"},
 }
@@ -97,8 +98,10 @@ class _Builder:
         return provision_dates(self.spec.id, unit.unit, paragraph_of(block.path) or None, day=self.day, timeline=self.tl).label(self.tlang)
 
     # -- quoting --------------------------------------------------------------------
-    def cite(self, unit: Unit, block: Block, quote: str, label: str, *, again: bool = False, dated: bool = True) -> BriefLine | None:
-        quote = group_digits(strip_amending_syntax(quote) if self.spec.amends else quote)
+    def cite(self, unit: Unit, block: Block, quote: str, label: str, *, again: bool = False, dated: bool = True,
+             raw: bool = False) -> BriefLine | None:
+        """A cited line; ``raw``: an amending act's point quoted as it stands, its instructions included."""
+        quote = group_digits(strip_amending_syntax(quote) if self.spec.amends and not raw else quote)
         if not verify_quote(quote, unit.text) or ((unit.unit, quote) in self.used and not again):
             return None
         self.used.add((unit.unit, quote))
@@ -254,6 +257,24 @@ def _changed_and_next(b: _Builder, entries: list[TimelineEntry]) -> tuple[BriefS
     return changed, coming
 
 
+def _amending_sections(b: _Builder, units: list[Unit], topic: str | None, tl: Timeline | None) -> list[BriefSection]:
+    """What an amending act changes in the act it amends (:mod:`.amendments`), after its own dates."""
+    target = b.a.manifest.resolve(b.spec.amends[0])
+    entries = tl.select(target.id) if tl is not None else []
+    moved = {e.citation.unit for e in entries if e.before is not None}  # dates this act moved
+    terms = set(stem_tokens(topic, b.lang)) if topic else None
+    lines = amendment_lines(
+        units, target_name=display_name(target), dated=moved, lang=b.tlang, terms=terms,
+        target_unit=lambda uid: b.a.retriever.unit(target.id, b.lang, uid), stems=lambda text: _stems(text, b.lang),
+    )
+    section = BriefSection(title=TITLES[b.tlang]["changes"].format(target=display_name(target)))
+    for line in lines:
+        if (cited := b.cite(line.unit, line.block, line.quote, label=line.label, dated=False, raw=True)) is not None:
+            section.lines.append(cited)
+    changed, _ = _changed_and_next(b, tl.select(b.spec.id) if tl is not None else [])
+    return [changed, section]
+
+
 def _claim_score(sentence: str) -> float:
     """How much a sentence states: figures, causes and judgements count; questions and openers do not."""
     words = sentence.split()
@@ -307,6 +328,9 @@ def build_briefing(assistant: Assistant, source: str, *, topic: str | None = Non
     if not units:
         brief.seconds = time.perf_counter() - start
         return brief
+    if spec.amends:  # a briefing on an amending act: what it changes, point by point
+        brief.sections = _amending_sections(b, units, topic, tl)
+        return _finish(assistant, brief, start)
     conf = _topics_for(spec)
     topics = conf.get("topics", [])
     plain = TITLES[tlang]["key" if spec.kind in ("regulation", "directive") else "points"]
@@ -337,6 +361,12 @@ def build_briefing(assistant: Assistant, source: str, *, topic: str | None = Non
     brief.sections = [changed, coming, key]
     if spec.kind not in ("regulation", "directive") and not topic:  # a topic narrows the briefing to it
         brief.sections.extend(_article_sections(b, units, tlang))
+    return _finish(assistant, brief, start)
+
+
+def _finish(assistant: Assistant, brief: Briefing, start: float) -> Briefing:
+    """Drop empty sections, number the citations in reading order, and say which versions were read."""
+    spec = assistant.manifest.resolve(brief.source)
     brief.sections = [s for s in brief.sections if s.lines]
     for n, line in enumerate((line for s in brief.sections for line in s.lines), start=1):
         line.citation = line.citation.model_copy(update={"n": n})
