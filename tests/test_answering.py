@@ -520,3 +520,11 @@ def test_questions_about_what_the_law_requires_are_told_apart(question: str, dut
     from bot.answering import intent
 
     assert bool(intent.DUTIES.search(question)) is duties
+
+
+@pytest.mark.parametrize("question", ["What is Article 26 of the Chips Act about?", "Waar gaat artikel 26 van de Chips Act over?"])
+def test_a_question_what_a_provision_is_about_gets_its_heading_and_opening(small_assistant, question: str) -> None:  # type: ignore[no-untyped-def]
+    answer = small_assistant.ask(question)
+    assert answer.text.splitlines()[0] == "Chips Act, Article 26: “Priority-rated orders” [1]."
+    assert answer.citations[0].ref == "Article 26(1)"  # the opening paragraph, not a later one that shares more words
+    _check_citations(small_assistant, answer)

@@ -204,6 +204,9 @@ def bottom_line(question: str, lang: str, points: list[Point], wants: set[str], 
                 return T.FACT[lang].format(span=_cap(span), label=p.label, n=p.citation.n)
     first = points[0]
     title = first.unit.title or ""
+    if title and intent.ABOUT.search(question) and first.block is first.unit.blocks[0]:
+        # What a provision is about, in the text's own words: its heading (the passage quoted is its opening).
+        return T.ABOUT[lang].format(label=f"{first.label.split(',')[0]}, {first.unit.ref}", title=title, n=first.citation.n)
     yes_no = bool(YES_NO.match(question))
     if yes_no and PERMISSION.search(question) and PROHIBITION_TITLE.search(title):
         return T.PROHIBITED[lang].format(label=first.label, category=title[:1].lower() + title[1:], n=first.citation.n)

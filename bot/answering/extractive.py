@@ -59,6 +59,8 @@ LISTS_WHOLE = True
 #: For a question asking for a kind of fact, quote only units whose passages give one.
 FACT_UNITS_ONLY = True
 DUTY_BREADTH = True
+#: Bonus of a named unit's opening paragraph for a question that asks what the unit is about.
+ABOUT_WEIGHT = 0.3
 #: At most this many quotes in an answer (a part of a question may add one beyond select()'s four).
 MAX_QUOTES = 5
 #: At most this many titles of articles a quote refers to are shown beside it.
@@ -95,6 +97,7 @@ class ExtractiveAnswerer(Citer):
                 q_terms[lang] |= self.retriever.lexicon.translate(topic, q.lang, lang)
         wants = intent.wants(q.text)
         definitional = bool(intent.DEFINITIONAL.search(q.text))
+        about = bool(intent.ABOUT.search(q.text))
         out: list[Candidate] = []
         dense = [max((h.dense or 0.0) for h in r.hits) for r in results[:k]]
         lo, hi = (min(dense), max(dense)) if dense else (0.0, 0.0)
@@ -151,6 +154,8 @@ class ExtractiveAnswerer(Citer):
                         exact = 0.3 if para and block.path.split(".")[0] == para else 0.0
                         if q.targeted and unit.unit in q.refs:
                             exact += 0.5  # the question names this unit: answer from it
+                            if about and block is unit.blocks[0] and not para:
+                                exact += ABOUT_WEIGHT  # "what is Article 60a about?": its opening says
                         base = DENSE_WEIGHT * dense_norm + TITLE_WEIGHT * titled + exact + 0.05
                         said = f"{sentence} {shown}" if shown and i == len(sentences) - 1 else sentence
                         bonus = sum(INTENT_BONUS for pattern in wants if pattern.search(said))

@@ -85,6 +85,12 @@ DUTIES = re.compile(
     r"what (?:do|should|must) (?:we|I|they)|verplichtingen|verplicht|eisen|moeten (?:wij|we)|wat moet(?:en)?)\b",
     re.I,
 )
+#: Questions that ask what a provision is about as a whole ("What is the new Article 60a about?", "Waar gaat artikel 4a over?").
+ABOUT = re.compile(
+    r"\bwhat (?:is|are)\b[^?]{0,80}\babout\b|\bwhat does\b[^?]{0,60}\b(?:cover|say|do|regulate)\b\s*\??\s*$|"
+    r"\bwaar gaat\b[^?]{0,80}\bover\b|\bwat (?:regelt|zegt|behelst)\b",
+    re.I,
+)
 WHY = re.compile(
     r"\bwhy (?:does|do|is|are|did|would|should|has|have)\b"
     r"|\bwaarom (?:is|zijn|wordt|worden|heeft|hebben|doet|valt|vallen|geldt|gelden)\b",

@@ -47,6 +47,11 @@ DUTIES = {
     "en": "{label} sets out what {addressee} must do [{n}].",
     "nl": "{label} bepaalt wat {addressee} moeten doen [{n}].",
 }
+#: "What is Article 60a about?": the heading the text gives the provision.
+ABOUT = {
+    "en": "{label}: “{title}” [{n}].",
+    "nl": "{label}: “{title}” [{n}].",
+}
 #: Anything else: where the answer is.
 WHERE = {"en": "{label} answers this [{n}].", "nl": "{label} beantwoordt dit [{n}]."}
 
