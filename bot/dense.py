@@ -140,6 +140,8 @@ class DenseMatrix:
                 for (s, la), span in self.blocks.items()
                 if (not sources or s in wanted_s) and (not lang or la == wanted_l)
             )
+            if not spans:  # e.g. a source that has no text in that language
+                return []
         else:
             spans = [(0, len(self.chunks))]
         rows = np.concatenate([np.arange(lo, hi) for lo, hi in spans]) if len(spans) > 1 else np.arange(*spans[0])

@@ -59,6 +59,9 @@ DEFINITIONS_TITLE = re.compile(r"^(definitions|definities|begripsomschrijvingen)
 #: A definition point: "(11) ‘first-of-a-kind facility’ means", "4) “gebruiksverantwoordelijke”:".
 _DEFINED = re.compile(r"^\(?\d+[a-z]?\)\s*((?:[‘“'\"][^’”'\"]{1,80}[’”'\"](?:\s*(?:or|of|en)\s*)?)+)")
 _TERM = re.compile(r"[‘“'\"]([^’”'\"]{1,80})[’”'\"]")
+CROSS_LISTS = True
+
+
 @dataclass
 class Result:
     """One unit as retrieved: its best chunk hits, the question's language first."""
@@ -137,6 +140,10 @@ class Retriever:
 
     def _languages(self) -> list[str]:
         return sorted({c.language for c in self.snapshot.chunks})
+
+    def _sources_in(self, language: str) -> list[str]:
+        """The sources with a text in ``language``."""
+        return sorted({c.source for c in self.snapshot.chunks if c.language == language})
 
     def _lexical(self) -> dict[str, LexicalIndex]:
         """Each language's BM25: the one the index run saved with the generation, or built here
@@ -236,6 +243,15 @@ class Retriever:
         lists: list[tuple[str, float, list[tuple[Chunk, float]]]] = []
         vector = self.embedder.embed_query(q.text)  # once: embedding is most of a search's time
         lists.append(("dense", 1.0, self.dense(q, n, sources, lang, vector)))
+        if CROSS_LISTS and not lang:
+            # The texts indexed only in another language than the question's get their own dense list: a
+            # Dutch question is nearest to the Dutch texts whatever they say, and would leave an act indexed
+            # only in English ("overstapkosten" vs "switching charges") out of the running.
+            own = self._sources_in(q.lang)
+            for other in self._languages():
+                only = [s for s in self._sources_in(other) if s not in own and (not sources or s in sources)]
+                if other != q.lang and only:
+                    lists.append(("dense", 1.0, self.dense(q, n // 2, only, other, vector)))
         if named and not sources:
             # Each source the question names gets its own list: in "how do NIS2's deadlines compare with the
             # AI Act's?" the larger act would otherwise fill a shared list and leave the other side out.

@@ -528,3 +528,14 @@ def test_a_question_what_a_provision_is_about_gets_its_heading_and_opening(small
     assert answer.text.splitlines()[0] == "Chips Act, Article 26: “Priority-rated orders” [1]."
     assert answer.citations[0].ref == "Article 26(1)"  # the opening paragraph, not a later one that shares more words
     _check_citations(small_assistant, answer)
+
+
+@pytest.mark.parametrize(("question", "unit"), [
+    ("Mag de Commissie bedrijven verplichten om bestellingen voorrang te geven bij een tekort aan halfgeleiders?", "chips-act:art-26"),
+    ("Wie zit er in de Europese Raad voor halfgeleiders?", "chips-act:art-29"),
+])
+def test_a_text_indexed_only_in_another_language_competes_on_its_own_list(small_assistant, question: str, unit: str) -> None:  # type: ignore[no-untyped-def]
+    # Dutch questions on the English-only Chips Act, in the small index beside the Dutch-only ABN AMRO article:
+    # in one dense list the Dutch article's sections filled the top five, whatever they said.
+    _, results, _ = small_assistant.retrieve(question)
+    assert unit in [r.key for r in results[:5]], [r.key for r in results[:5]]

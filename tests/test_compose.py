@@ -203,3 +203,10 @@ def test_a_date_is_the_kind_the_question_asks_for(question: str, expected: str) 
     line = bottom_line(question, "en", [other, applies], {"date"})
     assert line.startswith(expected), line
     _figures_cited(line, {1: ("Article 1(1)", other.quote), 2: ("Article 50", applies.quote)})
+
+
+def test_a_span_starts_at_a_word() -> None:
+    text = "Met de European Chips Act wil Europa het eigen marktaandeel in chipproductie verdubbelen tot 20 procent in 2030."
+    line = bottom_line("Welk percentage wil Europa bereiken?", "nl", [_point(1, text)], {"rate"})
+    assert not line.startswith("Opa") and line.split()[0].lower() in text.lower().split(), line
+    _figures_cited(line, {1: ("Article 1(1)", text)})

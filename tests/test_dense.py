@@ -108,6 +108,7 @@ def test_search_matches_a_full_sorted_scan(data_copy: Path) -> None:
                 got = [(c.id, round(s, 5)) for c, s in dense.search(vector, n, sources, lang)]
                 assert got == _reference(snapshot.chunks, full, vector, n, sources, lang)
     assert dense.search(vector, 5, None, "fr") == []
+    assert dense.search(vector, 5, ["chips-act"], "nl") == []  # a source with no text in that language
 
 
 def test_the_matrix_is_cached_memory_mapped_and_rebuilt_when_the_index_changes(data_copy: Path) -> None:

@@ -170,7 +170,10 @@ def _span(pattern: re.Pattern[str], points: list[Point], floor: float = SPAN_SCO
             continue
         m = pattern.search(p.quote)
         if m and len(m.group(0).strip()) >= 4:
-            return re.sub(r"^(?:of|in)\s+", "", m.group(0).strip(" ,;")), p
+            span = m.group(0)
+            if m.start() > 0 and p.quote[m.start() - 1].isalnum() and " " in span:
+                span = span.split(" ", 1)[1]  # a span starts at a word, not inside one ("Opa het …" of "Europa het …")
+            return re.sub(r"^(?:of|in)\s+", "", span.strip(" ,;")), p
     return None
 
 

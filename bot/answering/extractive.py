@@ -23,6 +23,7 @@ from ..text import group_digits
 from . import intent
 from .citing import NOTES, Citer, nearest_citations
 from .compose import Point, abstention, bottom_line, render
+from .gate import NO_NUMBER
 from .selection import Candidate, overlaps, select, unit_key
 from .passages import (
     articles_referenced,
@@ -264,6 +265,10 @@ class ExtractiveAnswerer(Citer):
             giving = {unit_key(c) for c in chosen if any(p.search(self._shown(c)) for p in asked)}
             if giving:
                 chosen = [c for c in chosen if unit_key(c) in giving]
+        if intent.RATE.search(q.text) and not any(intent.PERCENT.search(self._shown(c)) for c in chosen):
+            # Asked for a rate, and no passage chosen to answer gives one: a figure from a passage
+            # about something else does not answer it (the gate checks the retrieved units as a whole).
+            return self._abstain(q, results, k, notice=NO_NUMBER[lang])
         # Keep the text's own order within a unit, units in rank order.
         units_used = []
         for c in chosen:
