@@ -50,6 +50,7 @@ class Query:
     foreign: list[ForeignAct] = field(default_factory=list)  # acts it names that are not indexed
     names: list[tuple[int, int, str]] = field(default_factory=list)  # where the text names a source
     quoted: list[str] = field(default_factory=list)  # terms in quotes: 'provider', “gebruiksverantwoordelijke”
+    compared: list[str] = field(default_factory=list)  # "X versus Y": ['X', 'Y']
 
     def topic(self, indexed: list[str] | set[str]) -> str:
         """The question without the names of indexed sources it names.
@@ -143,6 +144,27 @@ def quoted_terms(text: str) -> list[str]:
     return [m.group(1).strip() for m in _QUOTED.finditer(text) if m.group(1).strip()]
 
 
+#: "X versus Y", "X vs Y", "the difference between X and Y", "X compared with Y", "verschil tussen X en Y".
+_SIDES = re.compile(
+    r"(?:differences? between|verschil(?:len)? tussen)\s+(?P<a>[^,;:?.()]+?)\s+(?:and|en)\s+(?P<b>[^,;:?.()]+)"
+    r"|(?P<c>[^,;:?.()]+?)\s+(?:versus|vs\.?|compared (?:with|to)|tegenover)\s+(?P<d>[^,;:?.()]+)",
+    re.I,
+)
+_DETERMINER = re.compile(r"^(?:an?|the|een|de|het)\s+", re.I)
+#: At most this many words of each side (the words nearest the connector).
+SIDE_WORDS = 5
+
+
+def compared_terms(text: str) -> list[str]:
+    """The two things a question sets side by side ("Integrated production facility versus open EU
+    foundry: ..." -> ['Integrated production facility', 'open EU foundry']), or []."""
+    m = _SIDES.search(text)
+    if not m:
+        return []
+    a, b = (m.group("a"), m.group("b")) if m.group("a") else (m.group("c"), m.group("d"))
+    return [_DETERMINER.sub("", " ".join(a.split()[-SIDE_WORDS:])), _DETERMINER.sub("", " ".join(b.split()[:SIDE_WORDS]))]
+
+
 def parse_query(raw: str, manifest: Manifest, lang: str | None = None) -> Query:
     text = clean_question(raw)
     language = lang or detect_language(text)
@@ -157,4 +179,5 @@ def parse_query(raw: str, manifest: Manifest, lang: str | None = None) -> Query:
         foreign=manifest.foreign_in(text),
         names=names,
         quoted=quoted_terms(text),
+        compared=compared_terms(text),
     )

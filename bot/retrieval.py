@@ -385,7 +385,7 @@ class Retriever:
         defines: the chunk holding that definition counts as mentioned. So does the unit whose
         title is that term ('open EU foundry' -> Article 14, "Open EU foundries"). ``boost``: the
         weight the fused lists gave the named sources, so that a mention weighs the same there."""
-        for term in q.quoted:
+        for term in [*q.quoted, *q.compared]:  # "X versus Y": each side is a term the question is about
             for language in self.lexical:
                 if lang and language != lang:
                     continue

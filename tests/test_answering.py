@@ -539,3 +539,23 @@ def test_a_text_indexed_only_in_another_language_competes_on_its_own_list(small_
     # in one dense list the Dutch article's sections filled the top five, whatever they said.
     _, results, _ = small_assistant.retrieve(question)
     assert unit in [r.key for r in results[:5]], [r.key for r in results[:5]]
+
+
+def test_things_set_side_by_side_are_read_from_the_question() -> None:
+    from bot.query import compared_terms
+
+    assert compared_terms("Integrated production facility versus open EU foundry: what's the key difference?") == [
+        "Integrated production facility", "open EU foundry"]
+    assert compared_terms("What is the difference between a provider and a deployer?") == ["provider", "deployer"]
+    assert compared_terms("Wat is het verschil tussen een aanbieder en een gebruiksverantwoordelijke?") == [
+        "aanbieder", "gebruiksverantwoordelijke"]
+    assert compared_terms("Who chairs the European Semiconductor Board?") == []
+
+
+def test_each_side_of_x_versus_y_is_quoted_from_the_unit_it_heads(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    # Article 13 is headed "Integrated production facilities", Article 14 "Open EU foundries"; Article 15
+    # ("Application for status as integrated production facility or open EU foundry") names both, and is neither side.
+    answer = small_assistant.ask("Integrated production facility versus open EU foundry: what's the key difference for a chip project?")
+    cited = [c.unit for c in answer.citations]
+    assert "art-13" in cited and "art-14" in cited, cited
+    _check_citations(small_assistant, answer)

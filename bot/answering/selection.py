@@ -75,6 +75,7 @@ def select(
     wants: list[re.Pattern[str]] | None = None,
     reasons: bool = False,
     duties: bool = False,
+    sides: list[str] | None = None,
 ) -> list[Candidate]:
     """The best unit's best sentences, plus other units only where they score close to it.
 
@@ -84,6 +85,7 @@ def select(
     one, the quoted units' best sentence that does is added ("how is it declared, and how
     long can it last?" needs both sentences).
     ``reasons``: the question asks why the law rules as it does; recitals are kept beside articles.
+    ``sides``: units (keys) headed by the two things a question compares ("X versus Y"); each is quoted.
     ``duties``: the question asks what the law requires of someone; a unit's second duty is quoted
     where it scores :data:`DUTY_SENTENCE_RATIO` of the first.
     """
@@ -109,6 +111,12 @@ def select(
         own = [u for u in ranked if u.split(":")[0] == source and best_by_unit[u] >= COMPARE_RATIO * top]
         if own:
             units = units[: max_units - 1] + [own[0]] if len(units) >= max_units else units + [own[0]]
+    for side in sides or []:
+        # "X versus Y" where a unit is headed by each: each side is quoted, ahead of other units.
+        if side in best_by_unit and side not in units:
+            others = [u for u in units if u not in (sides or [])]
+            units = [u for u in units if u in (sides or [])] + [side] + others
+    units = units[: max(max_units, len(sides or []))]
     chosen: list[Candidate] = []
     for u in units:
         picked = 0
