@@ -280,10 +280,13 @@ def test_a_list_is_scored_and_quoted_as_a_whole(small_assistant) -> None:  # typ
 
 def test_a_question_for_a_date_quotes_the_units_that_give_one(small_assistant) -> None:  # type: ignore[no-untyped-def]
     # Article 12 (evaluation of the Initiative) matches the words best but dates nothing; Article 40 gives the date.
-    answer = small_assistant.ask("By when must the Commission evaluate the Chips Act?")
-    assert answer.text.startswith("By 20 September 2026 (Chips Act, Article 40(1))"), answer.text
-    assert {c.unit for c in answer.citations} == {"art-40"}
-    _check_citations(small_assistant, answer)
+    for question in ("By when must the Commission evaluate the Chips Act?",
+                     # a part that sets the scene asks nothing else: the date is still all that is asked
+                     "We are financing a new chip plant; by when must the Commission evaluate the Chips Act?"):
+        answer = small_assistant.ask(question)
+        assert answer.text.startswith("By 20 September 2026 (Chips Act, Article 40(1))"), answer.text
+        assert {c.unit for c in answer.citations} == {"art-40"}, answer.text
+        _check_citations(small_assistant, answer)
 
 
 def test_a_point_is_shown_up_to_the_end_of_its_clause() -> None:

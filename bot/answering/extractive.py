@@ -285,7 +285,10 @@ class ExtractiveAnswerer(Citer):
             if extra is not None and len(chosen) < MAX_QUOTES and not any(overlaps(extra, c) for c in chosen):
                 chosen.append(extra)
         asked = intent.wants(q.text)
-        if FACT_UNITS_ONLY and asked and not compare and not intent.question_parts(topic):
+        # Parts that ask for something else ("how much, and who decides?") keep their units; a part that
+        # only sets the scene ("We use an AI tool that screens applicants; from when ...?") asks nothing.
+        other_asks = [p for p in intent.question_parts(topic) if intent.ASKS.search(p) and not intent.wants(p)]
+        if FACT_UNITS_ONLY and asked and not compare and not other_asks:
             # "How much ...?", "from when ...?": the units whose passages give that kind of fact answer
             # it; another unit quoted beside them ("suspend a certification") does not.
             giving = {unit_key(c) for c in chosen if any(p.search(self._shown(c)) for p in asked)}

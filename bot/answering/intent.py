@@ -106,6 +106,14 @@ PART = re.compile(
 )
 
 
+#: A part of a question that asks something (a question word, or a verb first), not one that sets the scene.
+ASKS = re.compile(
+    r"\?|^\s*(?:how|what|when|which|who|whom|where|why|is|are|does|do|did|can|could|may|must|should|will|"
+    r"hoe|wat|wanneer|welke?|wie|waar|waarom|mag|mogen|moet|moeten|kan|kunnen|is|zijn)\b",
+    re.I,
+)
+
+
 def question_parts(text: str) -> list[str]:
     """The questions within a question: "How is it declared, and how long can it last?" -> two.
     One part (the usual case) gives an empty list."""
