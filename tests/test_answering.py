@@ -562,3 +562,12 @@ def test_each_side_of_x_versus_y_is_quoted_from_the_unit_it_heads(small_assistan
     cited = [c.unit for c in answer.citations]
     assert "art-13" in cited and "art-14" in cited, cited
     _check_citations(small_assistant, answer)
+
+
+def test_an_unknown_name_that_only_sets_the_scene_does_not_stop_the_answer(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    # "Dresden" is in no indexed text; it is where the plant is, not what is asked.
+    answer = small_assistant.ask("We finance a new chip plant in Dresden; by when must the Commission evaluate the Chips Act?")
+    assert not answer.abstained and answer.citations[0].unit == "art-40", answer.text
+    _check_citations(small_assistant, answer)
+    # Asked about the unknown thing itself, it still is not answered.
+    assert small_assistant.ask("What interest rate will the EIB charge on InvestAI loans for AI gigafactories?").abstained

@@ -59,6 +59,7 @@ INTENT_BONUS = 0.15
 LISTS_WHOLE = True
 #: For a question asking for a kind of fact, quote only units whose passages give one.
 FACT_UNITS_ONLY = True
+SCENE = True
 DUTY_BREADTH = True
 #: Bonus of a named unit's opening paragraph for a question that asks what the unit is about.
 ABOUT_WEIGHT = 0.3
@@ -99,6 +100,9 @@ class ExtractiveAnswerer(Citer):
                 # A Dutch question read against an English-only text: in the words the law uses there.
                 q_terms[lang] |= self.retriever.lexicon.translate(topic, q.lang, lang)
         wants = intent.wants(q.text)
+        setting = [p for p in intent.question_parts(topic) if not intent.ASKS.search(p)] if SCENE else []
+        scene = {lang: set(stem_tokens(" ".join(setting), lang)) - set(stem_tokens(
+            " ".join(p for p in intent.question_parts(topic) if p not in setting), lang)) for lang in q_terms}
         definitional = bool(intent.DEFINITIONAL.search(q.text))
         about = bool(intent.ABOUT.search(q.text))
         out: list[Candidate] = []
@@ -133,7 +137,9 @@ class ExtractiveAnswerer(Citer):
                 # Ranking compares sentences on the terms the corpus knows; whether the question is
                 # answered at all also counts the terms no text contains ("EIB interest rate").
                 known = sum(lex.weight(t) for t in terms if t in lex.idf) if lex else 0.0
-                total = sum(lex.weight(t) for t in terms) if lex else 0.0
+                # ... except the unknown words of a part that only sets the scene ("We finance a plant in
+                # Dresden; by when ...?"): an unknown name there is not what is asked.
+                total = sum(lex.weight(t) for t in terms if t in lex.idf or t not in scene.get(lang, set())) if lex else 0.0
                 # The unit's heading says what it rules on ("Right to explanation of individual
                 # decision-making"): a question in its words is about that unit.
                 title_terms = set(stem_tokens(unit.title, lang)) if unit.title else set()
