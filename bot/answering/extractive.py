@@ -100,9 +100,9 @@ class ExtractiveAnswerer(Citer):
                 # A Dutch question read against an English-only text: in the words the law uses there.
                 q_terms[lang] |= self.retriever.lexicon.translate(topic, q.lang, lang)
         wants = intent.wants(q.text)
-        setting = [p for p in intent.question_parts(topic) if not intent.ASKS.search(p)] if SCENE else []
-        scene = {lang: set(stem_tokens(" ".join(setting), lang)) - set(stem_tokens(
-            " ".join(p for p in intent.question_parts(topic) if p not in setting), lang)) for lang in q_terms}
+        setting = intent.scene(topic) if SCENE else []
+        asking = " ".join(p for p in re.split(r"(?<=[.;!?])\s+", topic) if p not in setting)
+        scene = {lang: set(stem_tokens(" ".join(setting), lang)) - set(stem_tokens(asking, lang)) for lang in q_terms}
         definitional = bool(intent.DEFINITIONAL.search(q.text))
         about = bool(intent.ABOUT.search(q.text))
         out: list[Candidate] = []

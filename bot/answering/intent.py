@@ -114,6 +114,13 @@ ASKS = re.compile(
 )
 
 
+def scene(text: str) -> list[str]:
+    """The sentences or parts of a message that set the scene and ask nothing ("We're a 60-person
+    fintech building a credit model.", "We finance a plant in Dresden;")."""
+    pieces = [p for p in re.split(r"(?<=[.;!?])\s+", text) if p.strip()]
+    return [p for p in pieces if not ASKS.search(p)] if len(pieces) > 1 else []
+
+
 def question_parts(text: str) -> list[str]:
     """The questions within a question: "How is it declared, and how long can it last?" -> two.
     One part (the usual case) gives an empty list."""
