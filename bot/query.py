@@ -10,8 +10,11 @@ acts it names that policybot does not index (``knowledge/not_indexed.toml``).
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 from .errors import QuestionError
 from .sources import ForeignAct, Manifest
@@ -66,7 +69,10 @@ class Query:
                 out.append(self.text[pos:start])
                 pos = end
         out.append(self.text[pos:])
-        return re.sub(r"\s+", " ", " ".join(out)).strip() or self.text
+        topic = re.sub(r"\s+", " ", " ".join(out)).strip() or self.text
+        # An abbreviation is read with the long form the texts use ("CEO" -> "chief executive officer").
+        longer = [long for short, long in abbreviations().items() if re.search(rf"(?<![\w-]){re.escape(short)}(?![\w-])", topic)]
+        return f"{topic} ({'; '.join(longer)})" if longer else topic
 
     @property
     def targeted(self) -> bool:
@@ -133,6 +139,18 @@ def find_refs(text: str) -> tuple[list[str], dict[str, str]]:
             if kind == "art" and m.lastindex and m.lastindex >= 2 and m.group(2):
                 paragraphs[unit] = m.group(2)
     return refs, paragraphs
+
+
+ABBREVIATIONS = Path(__file__).resolve().parents[1] / "knowledge" / "abbreviations.toml"
+
+
+@lru_cache(maxsize=1)
+def abbreviations(path: Path = ABBREVIATIONS) -> dict[str, str]:
+    """Abbreviations and the long forms the indexed texts use (``knowledge/abbreviations.toml``)."""
+    try:
+        return dict(tomllib.loads(path.read_text(encoding="utf-8")).get("abbreviations", {}))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
 
 
 #: A term in quotes: the opening quote follows a space or starts the text ("What's" has none).

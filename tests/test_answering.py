@@ -13,7 +13,7 @@ import pytest
 from bot.citations import verify_quote
 from bot.errors import QuestionError
 from bot.models import NO_ANSWER
-from tests.conftest import ROOT
+from tests.conftest import MIRROR, ROOT, needs_mirror
 
 
 def _check_citations(assistant, answer) -> None:  # type: ignore[no-untyped-def]
@@ -581,3 +581,27 @@ def test_the_sentences_that_set_the_scene_are_told_apart() -> None:
     assert scene("We finance a plant in Dresden; by when must the Commission act?") == ["We finance a plant in Dresden;"]
     assert scene("How is a crisis declared, and how long can it last?") == []
     assert scene("Wij zijn een bank. Moeten we een FRIA doen?") == ["Wij zijn een bank."]
+
+
+@needs_mirror
+def test_every_abbreviation_expands_to_words_the_texts_use() -> None:
+    import re
+
+    from bot.query import abbreviations
+
+    corpus = " ".join(p.read_text(encoding="utf-8", errors="ignore") for p in MIRROR.rglob("*") if p.is_file()
+                      and p.suffix in (".xml", ".html", ".htm", ".txt", ".md", ".json"))
+    corpus = re.sub(r"<[^>]+>", " ", corpus)
+    corpus = re.sub(r"\s+", " ", corpus).lower()
+    expansions = abbreviations()
+    assert "CEO" in expansions
+    for short, long in expansions.items():
+        assert long.lower() in corpus, (short, long)
+
+
+def test_an_abbreviation_is_read_with_its_long_form() -> None:
+    from bot.query import Query
+
+    q = Query(text="Could a regulator bar our CEO under NIS2?", lang="en")
+    assert "chief executive officer" in q.topic([])
+    assert Query(text="What does the CEOS group say?", lang="en").topic([]) == "What does the CEOS group say?"
