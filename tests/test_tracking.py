@@ -370,3 +370,8 @@ def test_a_briefing_on_the_amending_act_lists_what_it_changes(real_settings) -> 
     literacy = amendment_lines(list(omnibus.values()), target_name="AI Act", target_unit=ai_act.get, dated=moved, lang="nl",
                                terms=set(stem_tokens("AI literacy", "en")), stems=lambda t: frozenset(stem_tokens(t, "en")))
     assert literacy and literacy[0].label == "AI Act, Article 4 (AI literacy) — vervangen", [x.label for x in literacy]
+    # Weighted by rarity ("AI" is in every point), the topic keeps the point about AI literacy alone.
+    rare = amendment_lines(list(omnibus.values()), target_name="AI Act", target_unit=ai_act.get, dated=moved, lang="en",
+                           terms=set(stem_tokens("AI literacy", "en")), stems=lambda t: frozenset(stem_tokens(t, "en")),
+                           weight=lambda t: 0.1 if t == "ai" else 3.0)
+    assert [x.label for x in rare] == ["AI Act, Article 4 (AI literacy) — replaced"]

@@ -32,6 +32,8 @@ MAX_LINES = 8
 #: A point is quoted whole up to this many words, else by its first OPENING_WORDS words.
 WHOLE_WORDS = 150
 OPENING_WORDS = 50
+#: With a topic, a point is kept when it shares this share of the best point's (rarity-weighted) topic words.
+TOPIC_SHARE = 0.5
 
 
 @dataclass
@@ -59,13 +61,16 @@ def amendment_lines(
     lang: str,
     terms: set[str] | None = None,
     stems: Callable[[str], frozenset[str]] | None = None,
+    weight: Callable[[str], float] | None = None,
 ) -> list[AmendLine]:
     """The points of the amending article(s) in ``units`` to brief on, best first.
 
     ``target_unit``: a unit of the amended act by id ('art-113'); ``dated``: ids of the amended act's
     units that set dates (the timeline's); ``terms``/``stems``: a topic's stemmed terms and the stemmer,
-    to keep only the points about it.
+    to keep only the points about it; ``weight``: a term's rarity, so that "literacy" counts for more
+    than "AI" (a point is kept when it shares at least half the best point's weight).
     """
+    weigh = weight or (lambda t: 1.0)
     actions = ACTIONS.get(lang, ACTIONS["en"])
     scored: list[tuple[tuple[float, int], AmendLine]] = []
     for i, (unit, block, point) in enumerate(amended_points(units)):
@@ -77,13 +82,16 @@ def amendment_lines(
         label = f"{target_name}, {refs}" + (f" ({heading})" if heading and len(targets) == 1 else "")
         label += f" — {actions.get(point.action, point.action)}"
         if terms and stems is not None:
-            shared = len(terms & (stems(block.text) | stems(" ".join(t.title or "" for t in targets))))
+            shared = sum(weigh(t) for t in terms & (stems(block.text) | stems(" ".join(t.title or "" for t in targets))))
             if not shared:
                 continue
-            key = (-float(shared), i)
+            key = (-shared, i)
         else:
             rank = 0 if any(t.unit in dated for t in targets) else 1 if point.action in ("inserted", "added") else 2
             key = (float(rank), i)
         scored.append((key, AmendLine(unit, block, point_quote(block.text), label)))
     scored.sort(key=lambda pair: pair[0])
+    if terms and scored:
+        best = -scored[0][0][0]
+        scored = [(key, line) for key, line in scored if -key[0] >= TOPIC_SHARE * best]
     return [line for _, line in scored[:MAX_LINES]]

@@ -266,6 +266,7 @@ def _amending_sections(b: _Builder, units: list[Unit], topic: str | None, tl: Ti
     lines = amendment_lines(
         units, target_name=display_name(target), dated=moved, lang=b.tlang, terms=terms,
         target_unit=lambda uid: b.a.retriever.unit(target.id, b.lang, uid), stems=lambda text: _stems(text, b.lang),
+        weight=lex.weight if (lex := b.a.retriever.lexical.get(b.lang)) else None,
     )
     section = BriefSection(title=TITLES[b.tlang]["changes"].format(target=display_name(target)))
     for line in lines:
