@@ -19,7 +19,7 @@ from .assistant import Assistant
 from .lexical import stem_tokens
 from .models import Answer
 from .query import clean_question, detect_language, parse_query
-from .retrieval import Result
+from .retrieval_cues import Result
 from .tracking.briefing import build_briefing
 from .tracking.briefing_view import Briefing
 

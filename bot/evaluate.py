@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from .errors import BotError, QuestionError
 from .models import Answer
-from .retrieval import Result
+from .retrieval_cues import Result
 
 
 class EvalQuestion(BaseModel):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import re
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,6 +32,15 @@ from .index import get_collection, open_client, open_served_collection, store_da
 from .models import Chunk, Hit, Unit
 from .query import Query
 from .sources import fold
+from .retrieval_cues import (
+    APPLICATION_TITLE,
+    DEFINITIONS_TITLE,
+    PENALTY,
+    PENALTY_TITLE,
+    TIMELINE,
+    Result,
+    add_definitions,
+)
 
 RRF_K = 30
 #: Recitals explain; articles and annexes rule. A mild prior puts operative text first. A
@@ -42,58 +50,8 @@ RECITAL_PRIOR = 0.7
 NAMED_BOOST = 2.0
 #: A quoted term that a definitions article defines counts as this many first places in the fused lists.
 DEFINED_WEIGHT = 1.0
-#: Questions that ask for a date of application or entry into force.
-TIMELINE = re.compile(
-    r"\b(since when|by when|from when|until when|what date|which date|appl(?:y|ies|ied) from|"
-    r"start(?:s|ed)? to apply|becomes? applicable|applicable from|enter(?:s|ed)? into force|entry into force|in force|take effect|kick(?:s)? in|"
-    r"when (?:do|does|did|will|would|are|is)\b[^?]*\b(?:apply|applies|start|begin|enter|kick in|take effect|in force)|"
-    r"vanaf wanneer|sinds wanneer|per wanneer|tot wanneer|welke datum|van toepassing|in werking|"
-    r"wanneer (?:gaat|gaan|treedt|treden|is|zijn|geldt|gelden)\b[^?]*\b(?:toepassing|werking|gelden|geldt))",
-    re.I,
-)
-APPLICATION_TITLE = re.compile(r"entry into force|inwerkingtreding", re.I)
-#: Questions about fines, and the articles that set them.
-PENALTY = re.compile(r"\b(fines?|fined|penalt(?:y|ies)|sanctions?|\w*boetes?|\w*sancties?)\b", re.I)  # Dutch compounds: maximumboete
-PENALTY_TITLE = re.compile(r"\b(penalties|fines|sanctions|sancties|geldboeten)\b", re.I)
-DEFINITIONS_TITLE = re.compile(r"^(definitions|definities|begripsomschrijvingen)$", re.I)
-#: A definition point: "(11) ‘first-of-a-kind facility’ means", "4) “gebruiksverantwoordelijke”:".
-_DEFINED = re.compile(r"^\(?\d+[a-z]?\)\s*((?:[‘“'\"][^’”'\"]{1,80}[’”'\"](?:\s*(?:or|of|en)\s*)?)+)")
-_TERM = re.compile(r"[‘“'\"]([^’”'\"]{1,80})[’”'\"]")
+#: Texts indexed only in another language than the question's get their own dense list.
 CROSS_LISTS = True
-
-
-@dataclass
-class Result:
-    """One unit as retrieved: its best chunk hits, the question's language first."""
-
-    source: str
-    unit: str
-    score: float
-    hits: list[Hit] = field(default_factory=list)
-
-    @property
-    def primary(self) -> Hit:
-        return self.hits[0]
-
-    @property
-    def key(self) -> str:
-        return f"{self.source}:{self.unit}"
-
-    def text(self) -> str:
-        seen: list[str] = []
-        for h in self.hits:
-            if h.chunk.text not in seen:
-                seen.append(h.chunk.text)
-        return "\n".join(seen)
-
-
-def _add_definitions(unit: Unit, out: dict[str, list[tuple[str, str, str, str]]]) -> None:
-    """Terms a definitions article defines: folded term -> (source, language, unit, block path)."""
-    for block in unit.blocks:
-        m = _DEFINED.match(block.text)
-        if m:
-            for term in _TERM.findall(m.group(1)):
-                out.setdefault(fold(term), []).append((unit.source, unit.language, unit.unit, block.path))
 
 
 def _second_place(fused: dict[str, Hit]) -> float:
@@ -166,7 +124,7 @@ class Retriever:
             if head.title and head.kind in ("article", "annex", "section"):
                 titles.setdefault((head.language, tuple(stem_tokens(head.title, head.language))), []).append(key)
             if head.kind == "article" and DEFINITIONS_TITLE.match(head.title.strip()):
-                _add_definitions(self.snapshot.units[key], definitions)
+                add_definitions(self.snapshot.units[key], definitions)
         return self.snapshot, lexical, definitions, titles
 
     # -- units -------------------------------------------------------------------

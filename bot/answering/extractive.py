@@ -18,13 +18,13 @@ from ..citations import verify_quote
 from ..models import Answer, Block, Citation, Hit, Unit
 from ..query import Query
 from ..lexical import stem_tokens
-from ..retrieval import DEFINITIONS_TITLE, Result
+from ..retrieval_cues import DEFINITIONS_TITLE, Result
 from ..text import group_digits
 from . import intent
 from .citing import NOTES, Citer, nearest_citations
 from .compose import Point, abstention, bottom_line, render
 from .gate import NO_NUMBER
-from .selection import Candidate, overlaps, select, unit_key
+from .selection import Candidate, overlaps, select, titled_sides, unit_key
 from .passages import (
     articles_referenced,
     items_shown,
@@ -63,8 +63,6 @@ SCENE = True
 DUTY_BREADTH = True
 #: Bonus of a named unit's opening paragraph for a question that asks what the unit is about.
 ABOUT_WEIGHT = 0.3
-#: A unit is a side of "X versus Y" when its heading holds this share of the side's words.
-SIDE_TITLE_SHARE = 0.6
 #: At most this many quotes in an answer (a part of a question may add one beyond select()'s four).
 MAX_QUOTES = 5
 #: At most this many titles of articles a quote refers to are shown beside it.
@@ -184,28 +182,6 @@ class ExtractiveAnswerer(Citer):
         text = c.block.text
         return f"{text} {items_shown(c.unit, c.block)}" if text.rstrip().endswith(":") else text
 
-    def _titled_sides(self, terms: list[str], cands: list[Candidate]) -> list[str]:
-        """The units whose headings name the two things a question compares ("Integrated production
-        facilities", "Open EU foundries"), one per side, or [] when a side has none."""
-        sides: list[str] = []
-
-        def share(term: str, c: Candidate) -> float:
-            want = set(stem_tokens(term, c.unit.language))
-            return len(want & set(stem_tokens(c.unit.title, c.unit.language))) / len(want) if want and c.unit.title else 0.0
-
-        for i, term in enumerate(terms):
-            best: tuple[float, str] | None = None
-            for c in cands:
-                mine, theirs = share(term, c), max((share(t, c) for j, t in enumerate(terms) if j != i), default=0.0)
-                # A heading that names both ("Application for status as integrated production facility or
-                # open EU foundry") is about the pair, not one side.
-                if mine >= SIDE_TITLE_SHARE > theirs and unit_key(c) not in sides and (best is None or mine > best[0]):
-                    best = (mine, unit_key(c))
-            if best is None:
-                return []
-            sides.append(best[1])
-        return sides
-
     def _title(self, result: Result) -> str:
         unit = self.retriever.unit(result.source, result.hits[0].chunk.language, result.unit) if result.hits else None
         return unit.title.strip() if unit and unit.title else ""
@@ -280,7 +256,7 @@ class ExtractiveAnswerer(Citer):
             return self._abstain(q, results, k)
 
         topic = q.topic(self.retriever.sources)
-        titled = self._titled_sides(q.compared, cands) if not compare else []
+        titled = titled_sides(q.compared, cands) if not compare else []
         chosen = self.select(cands, compare=compare, wants=intent.wants(q.text), reasons=bool(intent.WHY.search(q.text)),
                              sides=titled,
                              duties=DUTY_BREADTH and bool(intent.DUTIES.search(q.text)))

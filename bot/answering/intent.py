@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..retrieval import PENALTY, TIMELINE
+from ..retrieval_cues import PENALTY, TIMELINE
 
 #: Questions that ask for an amount: sentences with numbers answer them.
 QUANTITY = re.compile(

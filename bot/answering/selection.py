@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..lexical import stem_tokens
 from ..models import Block, Hit, Unit
-from ..retrieval import Result
+from ..retrieval_cues import Result
 
 #: Another unit is quoted only when its best sentence scores at least this share of the best one's.
 UNIT_RATIO = 0.7
@@ -25,6 +26,8 @@ OTHER_SLOT_RATIO = 0.5
 MAX_UNITS = 3
 #: At most this many passages chosen by :func:`select`.
 MAX_SELECTED = 4
+#: A unit is a side of "X versus Y" when its heading holds this share of the side's words.
+SIDE_TITLE_SHARE = 0.6
 #: At most this many quotes from one unit.
 QUOTES_PER_UNIT = 2
 #: ... or this share, for a question about what the law requires of someone: a unit's duties come
@@ -52,6 +55,29 @@ class Candidate:
 def unit_key(c: Candidate) -> str:
     """Which unit, in which language, a candidate is from."""
     return f"{c.unit.source}:{c.unit.language}:{c.unit.unit}"
+
+
+def titled_sides(terms: list[str], cands: list[Candidate]) -> list[str]:
+    """The units whose headings name the two things a question compares ("Integrated production
+    facilities", "Open EU foundries"), one per side, or [] when a side has none."""
+    sides: list[str] = []
+
+    def share(term: str, c: Candidate) -> float:
+        want = set(stem_tokens(term, c.unit.language))
+        return len(want & set(stem_tokens(c.unit.title, c.unit.language))) / len(want) if want and c.unit.title else 0.0
+
+    for i, term in enumerate(terms):
+        best: tuple[float, str] | None = None
+        for c in cands:
+            mine, theirs = share(term, c), max((share(t, c) for j, t in enumerate(terms) if j != i), default=0.0)
+            # A heading that names both ("Application for status as integrated production facility or
+            # open EU foundry") is about the pair, not one side.
+            if mine >= SIDE_TITLE_SHARE > theirs and unit_key(c) not in sides and (best is None or mine > best[0]):
+                best = (mine, unit_key(c))
+        if best is None:
+            return []
+        sides.append(best[1])
+    return sides
 
 
 def overlaps(a: Candidate, b: Candidate) -> bool:
