@@ -605,3 +605,12 @@ def test_an_abbreviation_is_read_with_its_long_form() -> None:
     q = Query(text="Could a regulator bar our CEO under NIS2?", lang="en")
     assert "chief executive officer" in q.topic([])
     assert Query(text="What does the CEOS group say?", lang="en").topic([]) == "What does the CEOS group say?"
+
+
+def test_a_rate_of_another_kind_does_not_answer_a_rate_question(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    # The ABN AMRO article's "20 procent" is a market share, not an interest rate.
+    for question in ("What interest rate applies to Chips Fund loans?", "Welke rente geldt voor leningen uit het Chips Fund?"):
+        answer = small_assistant.ask(question)
+        assert answer.abstained and "procent" not in answer.text, answer.text
+    share = small_assistant.ask("What share of the European cloud market do SAP and Deutsche Telekom have, per the ABN AMRO article?")
+    assert not share.abstained and "procent" in share.text

@@ -176,6 +176,18 @@ class ExtractiveAnswerer(Citer):
                         )
         return out
 
+    def _gives_rate(self, question: str, c: Candidate) -> bool:
+        """Does the candidate's passage give a percentage, of the kind the question names ("interest
+        rate": a passage that speaks of interest or "rente")?"""
+        shown = self._shown(c)
+        if not intent.PERCENT.search(shown):
+            return False
+        kind = intent.RATE_KIND.search(question)
+        if kind is None:
+            return True
+        words = intent.RATE_WORDS[(kind.group(1) or kind.group(2)).lower()]
+        return bool(re.search(r"\b(?:" + "|".join(words) + ")", shown, re.I))
+
     @staticmethod
     def _shown(c: Candidate) -> str:
         """The words a candidate's quote can show: its block, and a list's points after its lead-in."""
@@ -276,7 +288,7 @@ class ExtractiveAnswerer(Citer):
             giving = {unit_key(c) for c in chosen if any(p.search(self._shown(c)) for p in asked)}
             if giving:
                 chosen = [c for c in chosen if unit_key(c) in giving]
-        if intent.RATE.search(q.text) and not any(intent.PERCENT.search(self._shown(c)) for c in chosen):
+        if intent.RATE.search(q.text) and not any(self._gives_rate(q.text, c) for c in chosen):
             # Asked for a rate, and no passage chosen to answer gives one: a figure from a passage
             # about something else does not answer it (the gate checks the retrieved units as a whole).
             return self._abstain(q, results, k, notice=NO_NUMBER[lang])

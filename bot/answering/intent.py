@@ -37,6 +37,14 @@ RATE = re.compile(
     r"what proportion|rente|tarief|hoeveel procent|welk percentage|welk aandeel)\b",
     re.I,
 )
+#: The kind of rate a question names ("interest rate" -> "interest"): a percentage of another kind does not answer it.
+RATE_KIND = re.compile(r"\b(interest|tax|exchange|growth|error|default) rate\b|\b(rente)\b", re.I)
+#: ... and the words a passage uses for that kind, in both languages (a word starting with one counts).
+RATE_WORDS = {
+    "interest": ("interest", "rente"), "rente": ("interest", "rente"), "tax": ("tax", "belasting"),
+    "exchange": ("exchange", "wissel"), "growth": ("grow", "groei"), "error": ("error", "fout"),
+    "default": ("default", "wanbetaling"),
+}
 #: ... are answered only by a sentence that gives one.
 PERCENT = re.compile(r"\d\s?%|\b(?:per ?cent|percent|procent|procentpunt(?:en)?)\b", re.I)
 #: Questions that set sources side by side ("How do the AI Act's fines compare with NIS2's?").
