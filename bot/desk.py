@@ -39,12 +39,12 @@ CHANGES = re.compile(
 )
 #: The answer's first line, per language: which text is briefed, from what.
 LEAD = {
-    "en": "Briefing on {short} ({title}), from the indexed official text:",
-    "nl": "Briefing over {short} ({title}), uit de geïndexeerde tekst:",
+    "en": "Briefing on {name}, from the indexed official text:",
+    "nl": "Briefing over {name}, uit de geïndexeerde tekst:",
 }
 LEAD_ARTICLE = {
-    "en": "Briefing on {short} ({title}):",
-    "nl": "Briefing over {short} ({title}):",
+    "en": "Briefing on {name}:",
+    "nl": "Briefing over {name}:",
 }
 
 
@@ -122,7 +122,9 @@ def briefing_answer(brief: Briefing, question: str, lang: str) -> Answer:
     """A briefing as an answer: a first line naming the text, then each section's cited lines."""
     lang = lang if lang in LEAD else "en"
     lead = (LEAD if brief.kind in ("regulation", "directive") else LEAD_ARTICLE)[lang]
-    lines = [lead.format(short=brief.short, title=brief.title)]
+    # "Chips Act (Regulation (EU) 2023/1781 …)"; a title that starts with the short name is said once.
+    name = brief.title if brief.title.startswith(brief.short) else f"{brief.short} ({brief.title})"
+    lines = [lead.format(name=name)]
     for section in brief.sections:
         lines.append(f"{section.title}:")
         for line in section.lines:
