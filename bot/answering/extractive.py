@@ -59,7 +59,9 @@ INTENT_BONUS = 0.15
 LISTS_WHOLE = True
 #: For a question asking for a kind of fact, quote only units whose passages give one.
 FACT_UNITS_ONLY = True
+#: Unknown words of the sentences that only set the scene do not count against the evidence.
 SCENE = True
+#: A question about what the law requires of someone quotes more of a unit's duties (selection.DUTY_SENTENCE_RATIO).
 DUTY_BREADTH = True
 #: Bonus of a named unit's opening paragraph for a question that asks what the unit is about.
 ABOUT_WEIGHT = 0.3
