@@ -94,14 +94,15 @@ class Retriever:
             if c.kind == "article" and PENALTY_TITLE.search(c.title):
                 self.penalties.setdefault(c.source, []).append(c)
         self.sources = sorted({c.source for c in self.snapshot.chunks})
+        # Which sources have a text in which language, once: a search asks per question.
+        self.sources_by_language: dict[str, list[str]] = {}
+        for source, language, _ in self.by_unit:
+            if source not in self.sources_by_language.setdefault(language, []):
+                self.sources_by_language[language].append(source)
         release_free_memory()  # what parsing and reading left free goes back to the system (docs/scaling.md)
 
     def _languages(self) -> list[str]:
         return sorted({c.language for c in self.snapshot.chunks})
-
-    def _sources_in(self, language: str) -> list[str]:
-        """The sources with a text in ``language``."""
-        return sorted({c.source for c in self.snapshot.chunks if c.language == language})
 
     def _lexical(self) -> dict[str, LexicalIndex]:
         """Each language's BM25: the one the index run saved with the generation, or built here
@@ -205,9 +206,9 @@ class Retriever:
             # The texts indexed only in another language than the question's get their own dense list: a
             # Dutch question is nearest to the Dutch texts whatever they say, and would leave an act indexed
             # only in English ("overstapkosten" vs "switching charges") out of the running.
-            own = self._sources_in(q.lang)
-            for other in self._languages():
-                only = [s for s in self._sources_in(other) if s not in own and (not sources or s in sources)]
+            own = self.sources_by_language.get(q.lang, [])
+            for other, theirs in self.sources_by_language.items():
+                only = [s for s in theirs if s not in own and (not sources or s in sources)]
                 if other != q.lang and only:
                     lists.append(("dense", 1.0, self.dense(q, n // 2, only, other, vector)))
         if named and not sources:

@@ -576,11 +576,12 @@ def test_an_unknown_name_that_only_sets_the_scene_does_not_stop_the_answer(small
 def test_the_sentences_that_set_the_scene_are_told_apart() -> None:
     from bot.answering.intent import scene
 
-    assert scene("We're a 60-person fintech building a credit model. Did the Omnibus lower our fines?") == [
-        "We're a 60-person fintech building a credit model."]
-    assert scene("We finance a plant in Dresden; by when must the Commission act?") == ["We finance a plant in Dresden;"]
-    assert scene("How is a crisis declared, and how long can it last?") == []
-    assert scene("Wij zijn een bank. Moeten we een FRIA doen?") == ["Wij zijn een bank."]
+    assert scene("We're a 60-person fintech building a credit model. Did the Omnibus lower our fines?") == (
+        "We're a 60-person fintech building a credit model.", "Did the Omnibus lower our fines?")
+    assert scene("We finance a plant in Dresden; by when must the Commission act?") == (
+        "We finance a plant in Dresden;", "by when must the Commission act?")
+    assert scene("How is a crisis declared, and how long can it last?") == ("", "How is a crisis declared, and how long can it last?")
+    assert scene("Wij zijn een bank. Moeten we een FRIA doen?") == ("Wij zijn een bank.", "Moeten we een FRIA doen?")
 
 
 @needs_mirror

@@ -100,9 +100,8 @@ class ExtractiveAnswerer(Citer):
                 # A Dutch question read against an English-only text: in the words the law uses there.
                 q_terms[lang] |= self.retriever.lexicon.translate(topic, q.lang, lang)
         wants = intent.wants(q.text)
-        setting = intent.scene(topic) if SCENE else []
-        asking = " ".join(p for p in re.split(r"(?<=[.;!?])\s+", topic) if p not in setting)
-        scene = {lang: set(stem_tokens(" ".join(setting), lang)) - set(stem_tokens(asking, lang)) for lang in q_terms}
+        setting, asking = intent.scene(topic) if SCENE else ("", topic)
+        scene = {lang: set(stem_tokens(setting, lang)) - set(stem_tokens(asking, lang)) for lang in q_terms}
         definitional = bool(intent.DEFINITIONAL.search(q.text))
         about = bool(intent.ABOUT.search(q.text))
         out: list[Candidate] = []
@@ -271,19 +270,20 @@ class ExtractiveAnswerer(Citer):
 
         topic = q.topic(self.retriever.sources)
         titled = titled_sides(q.compared, cands) if not compare else []
-        chosen = self.select(cands, compare=compare, wants=intent.wants(q.text), reasons=bool(intent.WHY.search(q.text)),
+        asked = intent.wants(q.text)
+        parts = intent.question_parts(topic)
+        chosen = self.select(cands, compare=compare, wants=asked, reasons=bool(intent.WHY.search(q.text)),
                              sides=titled,
                              duties=DUTY_BREADTH and bool(intent.DUTIES.search(q.text)))
-        for part in intent.question_parts(topic):
+        for part in parts:
             # "How is a crisis declared, and how long can it last?": each part gets its best
             # sentence, where the whole question's best ones do not already answer it.
             extra = self._best_for(part, [c for c in cands if unit_key(c) in {unit_key(x) for x in chosen}])
             if extra is not None and len(chosen) < MAX_QUOTES and not any(overlaps(extra, c) for c in chosen):
                 chosen.append(extra)
-        asked = intent.wants(q.text)
         # Parts that ask for something else ("how much, and who decides?") keep their units; a part that
         # only sets the scene ("We use an AI tool that screens applicants; from when ...?") asks nothing.
-        other_asks = [p for p in intent.question_parts(topic) if intent.ASKS.search(p) and not intent.wants(p)]
+        other_asks = [p for p in parts if intent.ASKS.search(p) and not intent.wants(p)]
         if FACT_UNITS_ONLY and asked and not compare and not other_asks:
             # "How much ...?", "from when ...?": the units whose passages give that kind of fact answer
             # it; another unit quoted beside them ("suspend a certification") does not.
@@ -342,13 +342,13 @@ class ExtractiveAnswerer(Citer):
                                 score=c.score / top if top else 1.0))
         if not citations:
             return self._abstain(q, results, k)
-        if intent.DATE in intent.wants(q.text) and not any(intent.DATE.search(p.quote) for p in points):
+        if intent.DATE in asked and not any(intent.DATE.search(p.quote) for p in points):
             # "From when ...?" answered by the provision asked about: the passage that dates it proves the answer.
             dating = self._date_point(points[0], len(citations) + 1, lang)
             if dating is not None:
                 citations.append(dating.citation)
                 points.append(dating)
-        wants = {name for name, pattern in intent.KINDS.items() if pattern in intent.wants(q.text)}
+        wants = {name for name, pattern in intent.KINDS.items() if pattern in asked}
         line = bottom_line(q.text, lang, points, wants, {t.lower() for t in re.findall(r"\w{4,}", q.text)})
         text = render(line, points)
         return Answer(

@@ -122,11 +122,12 @@ ASKS = re.compile(
 )
 
 
-def scene(text: str) -> list[str]:
-    """The sentences or parts of a message that set the scene and ask nothing ("We're a 60-person
-    fintech building a credit model.", "We finance a plant in Dresden;")."""
+def scene(text: str) -> tuple[str, str]:
+    """A message split into what sets the scene and asks nothing ("We're a 60-person fintech building
+    a credit model.", "We finance a plant in Dresden;") and what asks: (scene, question)."""
     pieces = [p for p in re.split(r"(?<=[.;!?])\s+", text) if p.strip()]
-    return [p for p in pieces if not ASKS.search(p)] if len(pieces) > 1 else []
+    setting = [p for p in pieces if not ASKS.search(p)] if len(pieces) > 1 else []
+    return " ".join(setting), " ".join(p for p in pieces if p not in setting)
 
 
 def question_parts(text: str) -> list[str]:
