@@ -57,7 +57,8 @@ class Desk(Assistant):
         An amending act named beside the act it amends ("a briefing on what the Omnibus changed in the AI
         Act") is the one briefed; so is an amending act asked what it changed, without the word "briefing".
         """
-        if parse_query(question, self.manifest).refs:
+        q = parse_query(question, self.manifest)
+        if q.refs:
             return None  # "summarise Article 52" is about that unit: the assistant answers (or says it does not exist)
         indexed = set(self.retriever.sources)
         named = [s for s in self.manifest.find_in(question) if s in indexed]
@@ -69,8 +70,7 @@ class Desk(Assistant):
                 return amending[0]
             # "What did the Omnibus change in the AI Act?" asks for the whole list; "... change about AI
             # literacy?" names a subject, which the assistant answers from the provisions on it.
-            rest = CHANGES.sub(" ", parse_query(question, self.manifest).topic(indexed))
-            if CHANGES.search(question) and not stem_tokens(rest, detect_language(question)):
+            if CHANGES.search(question) and not stem_tokens(CHANGES.sub(" ", q.topic(indexed)), q.lang):
                 return amending[0]
         if not BRIEFING.search(question):
             return None
