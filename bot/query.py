@@ -71,8 +71,9 @@ class Query:
         out.append(self.text[pos:])
         topic = re.sub(r"\s+", " ", " ".join(out)).strip() or self.text
         # An abbreviation is read with the long form the texts use ("CEO" -> "chief executive officer").
-        longer = [long for short, long in abbreviations().items() if re.search(rf"(?<![\w-]){re.escape(short)}(?![\w-])", topic)]
-        return f"{topic} ({'; '.join(longer)})" if longer else topic
+        expand = abbreviations()
+        found = dict.fromkeys(_abbreviation_pattern().findall(topic)) if expand else {}
+        return f"{topic} ({'; '.join(expand[short] for short in found)})" if found else topic
 
     @property
     def targeted(self) -> bool:
@@ -160,6 +161,13 @@ _QUOTED = re.compile(r"(?:(?<=[\s(])|^)['‘\"“„]([^'’\"”]{2,60}?)['’\
 def quoted_terms(text: str) -> list[str]:
     """Terms a question puts in quotes: "What counts as a 'first-of-a-kind' facility?" -> ['first-of-a-kind']."""
     return [m.group(1).strip() for m in _QUOTED.finditer(text) if m.group(1).strip()]
+
+
+@lru_cache(maxsize=1)
+def _abbreviation_pattern() -> re.Pattern[str]:
+    """One pattern for every abbreviation, as a whole word ("CEO", not the "CEO" of "CEOS")."""
+    names = sorted(abbreviations(), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, names)) + r")(?![\w-])")
 
 
 #: "X versus Y", "X vs Y", "the difference between X and Y", "X compared with Y", "verschil tussen X en Y".
