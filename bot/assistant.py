@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .answering import gate
+from .answering import gate, intent
 from .answering.compose import abstention, sources_sentence
 from .answering.condense import condense_question
 from .answering.citing import act_name, nearest_citations
@@ -219,7 +219,10 @@ class Assistant:
             return answer, results
         extractive = self.extractive
         passages = extractive.answer(q, results, k=k)
-        if not source:
+        # A question with another part that asks something else than a date ("since when does the duty
+        # apply, and do we still have to guarantee …?") is answered by the passages, which date what they cite.
+        other_part = any(intent.ASKS.search(p) and intent.DATE not in intent.wants(p) for p in intent.question_parts(asked))
+        if not source and not other_part:
             # A date question ("since when are the bans in force?") is answered from the
             # application timeline extracted from the current texts, with citations.
             dated = answer_from_timeline(asked, self.settings, self._application_timeline(asked))

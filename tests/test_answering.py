@@ -615,3 +615,12 @@ def test_a_rate_of_another_kind_does_not_answer_a_rate_question(small_assistant)
         assert answer.abstained and "procent" not in answer.text, answer.text
     share = small_assistant.ask("What share of the European cloud market do SAP and Deutsche Telekom have, per the ABN AMRO article?")
     assert not share.abstained and "procent" in share.text
+
+
+def test_a_date_question_with_another_part_is_answered_by_the_passages(small_assistant) -> None:  # type: ignore[no-untyped-def]
+    # The timeline alone answered the date and dropped "who chairs the Board?".
+    answer = small_assistant.ask("Since when does the Chips Act apply, and who chairs the European Semiconductor Board?")
+    units = {c.unit for c in answer.citations}
+    assert answer.mode == "extractive" and "art-29" in units and "art-41" in units, answer.text
+    assert "Chair" in answer.text
+    _check_citations(small_assistant, answer)
