@@ -149,7 +149,7 @@ class ExtractiveAnswerer(Citer):
                     dense_norm = max(0.0, ((hit.dense or lo) - lo) / (hi - lo)) if hit and hi > lo else 0.0
                     # A list's lead-in ("... submit to the CSIRT:") is quoted with the start of its
                     # points, so it is scored on the words the quote will show: the list as a whole.
-                    shown = items_shown(unit, block) if LISTS_WHOLE and block.text.rstrip().endswith(":") else ""
+                    shown = items_shown(unit, block) if LISTS_WHOLE else ""
                     shown_terms = frozenset(stem_tokens(shown, lang)) if shown else frozenset()
                     sentences = sentence_terms(block.text, lang)
                     for i, (sentence, s_terms) in enumerate(sentences):
@@ -192,8 +192,7 @@ class ExtractiveAnswerer(Citer):
     @staticmethod
     def _shown(c: Candidate) -> str:
         """The words a candidate's quote can show: its block, and a list's points after its lead-in."""
-        text = c.block.text
-        return f"{text} {items_shown(c.unit, c.block)}" if text.rstrip().endswith(":") else text
+        return f"{c.block.text} {items_shown(c.unit, c.block)}".rstrip()
 
     def _title(self, result: Result) -> str:
         unit = self.retriever.unit(result.source, result.hits[0].chunk.language, result.unit) if result.hits else None

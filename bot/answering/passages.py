@@ -145,8 +145,16 @@ def list_items(unit: Unit, block: Block) -> list[Block]:
     ]
 
 
+def is_lead_in(block: Block) -> bool:
+    """A list's lead-in: a block ending in ':' ("… submit to the CSIRT:"), quoted with its points."""
+    return block.text.rstrip().endswith(":")
+
+
 def items_shown(unit: Unit, block: Block) -> str:
-    """What :func:`with_items` shows of a lead-in's points: the start of each of the first few."""
+    """What :func:`with_items` shows of a lead-in's points: the start of each of the first few ('' for
+    a block that is no lead-in)."""
+    if not is_lead_in(block):
+        return ""
     return " … ".join(opening(b.text) for b in list_items(unit, block)[:MAX_ITEMS])
 
 

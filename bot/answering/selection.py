@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ..lexical import stem_tokens
 from ..models import Block, Hit, Unit
 from ..retrieval_cues import Result
+from .passages import is_lead_in
 
 #: Another unit is quoted only when its best sentence scores at least this share of the best one's.
 UNIT_RATIO = 0.7
@@ -88,7 +89,7 @@ def overlaps(a: Candidate, b: Candidate) -> bool:
     if a.unit is not b.unit:
         return False
     for lead, item in ((a.block, b.block), (b.block, a.block)):
-        if lead.path and item.path.startswith(lead.path + ".") and lead.text.rstrip().endswith(":"):
+        if lead.path and item.path.startswith(lead.path + ".") and is_lead_in(lead):
             return True
     return False
 

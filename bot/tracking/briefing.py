@@ -367,13 +367,12 @@ def build_briefing(assistant: Assistant, source: str, *, topic: str | None = Non
 
 def _finish(assistant: Assistant, brief: Briefing, start: float) -> Briefing:
     """Drop empty sections, number the citations in reading order, and say which versions were read."""
-    spec = assistant.manifest.resolve(brief.source)
     brief.sections = [s for s in brief.sections if s.lines]
     for n, line in enumerate((line for s in brief.sections for line in s.lines), start=1):
         line.citation = line.citation.model_copy(update={"n": n})
     for text in assistant.retriever.snapshot.state.get("texts", []):
-        if text["source"] == spec.id:
-            brief.as_of.append(SourceVersion(source=spec.id, language=text["language"], version=text["version"], date=text.get("date", "")))
+        if text["source"] == brief.source:
+            brief.as_of.append(SourceVersion(source=brief.source, language=text["language"], version=text["version"], date=text.get("date", "")))
     brief.seconds = time.perf_counter() - start
     return brief
 
