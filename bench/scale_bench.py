@@ -44,6 +44,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 SEP = "~"  # synthetic source ids: "<source>~<copy>"
+#: a folder to write each replica's cProfile output to (where its start-up time goes)
+PROFILE = Path(os.environ["SCALE_BENCH_PROFILE"]) if os.environ.get("SCALE_BENCH_PROFILE") else None
 
 
 def _settings(data: Path, **kw: Any) -> Any:
@@ -122,16 +124,19 @@ def build_synthetic(src: Path, dst: Path, total: int, seed: int = 0) -> dict[str
 
 
 def save_lexical(data: Path) -> None:
-    """Save each language's BM25 with the synthetic generation, as `policybot index` does."""
+    """Save each language's BM25 and the lexicon with the synthetic generation, as `policybot index` does."""
     from bot.embeddings import get_embedder
     from bot.generations import load_snapshot
     from bot.lexical import LexicalIndex, files
+    from bot.lexicon import Lexicon, lexicon_of
 
     settings = _settings(data)
     snap = load_snapshot(settings, get_embedder(settings.embeddings, settings).name)
     for lang in sorted({c.language for c in snap.chunks}):
         if not (snap.folder / files(lang)[0]).exists():
             LexicalIndex([c for c in snap.chunks if c.language == lang], lang).save(snap.folder)
+    if Lexicon.load(snap.folder) is None:  # and the bilingual lexicon, as `policybot index` does
+        lexicon_of(snap.units).save(snap.folder)
 
 
 # --- one replica, in its own process ------------------------------------------------------------
@@ -276,11 +281,64 @@ def server_runs(args: argparse.Namespace, qfile: Path, tmp: Path) -> dict[str, d
         proc.wait(timeout=30)
 
 
-def run_replica(data: Path, questions: Path, mode: str = "ask") -> dict[str, Any]:
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+def host_runs(args: argparse.Namespace, qfile: Path, tmp: Path) -> dict[str, dict[str, Any]]:
+    """A new bot host of a multi-host deployment: an empty data dir, a real PostgreSQL holding the generation,
+    the vectors in a `chroma run` server. First with the generation published as before (no vector matrix in
+    the database: the host reads every vector from Chroma), then as `policybot index` publishes it now."""
+    from bot.dense import DenseMatrix
+    from bot.embeddings import get_embedder
+    from bot.generations import load_snapshot
+    from bot.index import get_collection, open_client
+    from bot.published import publish
+    from tests.pg import find_bindir, start_postgres
+
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("PostgreSQL's server binaries are not installed (Debian: apt-get install postgresql)")
+    synth = args.keep_server or tmp / "synth-server"
+    proc, port = start_chroma(synth / "chroma-server")
+    pg = start_postgres(bindir)
+    os.environ.update({"POLICYBOT_CHROMA_HOST": "127.0.0.1", "POLICYBOT_CHROMA_PORT": str(port)})
+    try:
+        if not (synth / "index").exists():
+            t = time.perf_counter()
+            built = build_synthetic(args.data, synth, args.chunks)
+            print(f"built {built['chunks']:,} chunks in the Chroma server in {time.perf_counter() - t:.0f} s", flush=True)
+        save_lexical(synth)
+        url = pg.create_database()
+        settings = _settings(synth)
+        snap = load_snapshot(settings, get_embedder(settings.embeddings, settings).name)
+        index_name = snap.folder.parent.name
+        number = int(snap.state.get("generation", 1))
+        runs: dict[str, dict[str, Any]] = {}
+        for name, with_matrix in (("new host, matrix not published", False), ("new host, matrix published", True)):
+            for old in snap.folder.glob("vectors-*.npy"):
+                old.unlink()
+            if with_matrix:  # what `policybot index` now does before it publishes
+                t = time.perf_counter()
+                DenseMatrix.load(get_collection(open_client(settings), snap.name, create=False), snap.name, snap.chunks, snap.folder)
+                print(f"the indexer wrote the matrix in {time.perf_counter() - t:.1f} s", flush=True)
+            t = time.perf_counter()
+            publish(_settings(synth, database_url=url), index_name, number, snap.name, snap.folder, None)
+            print(f"published generation {number} ({name}) in {time.perf_counter() - t:.1f} s", flush=True)
+            host = tmp / f"host-{len(runs)}"
+            host.mkdir()
+            runs[name] = run_replica(host, qfile, env={"POLICYBOT_DATABASE_URL": url})
+        return runs
+    finally:
+        for key in ("POLICYBOT_CHROMA_HOST", "POLICYBOT_CHROMA_PORT"):
+            os.environ.pop(key, None)
+        proc.terminate()
+        proc.wait(timeout=30)
+        pg.stop()
+
+
+def run_replica(data: Path, questions: Path, mode: str = "ask", env: dict[str, str] | None = None) -> dict[str, Any]:
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", **(env or {})}
     start = time.perf_counter()
+    profile = ["-m", "cProfile", "-o", str(PROFILE / f"{data.name}-{mode}.prof")] if PROFILE else []
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", str(data), "--mode", mode, str(questions)],
+        [sys.executable, *profile, __file__, "--child", str(data), "--mode", mode, str(questions)],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -311,7 +369,9 @@ def main() -> None:
     parser.add_argument("--asks", type=int, default=100, help="questions asked per replica, after the first")
     parser.add_argument("--keep", type=Path, help="build the synthetic data dir here and keep it (reused if present)")
     parser.add_argument("--server", action="store_true", help="only the runs of a bot host whose vectors are in a `chroma run` server")
-    parser.add_argument("--keep-server", type=Path, help="with --server: build that synthetic data dir here and keep it")
+    parser.add_argument("--host", action="store_true",
+                        help="only the runs of a new bot host of a shared PostgreSQL (empty data dir, vectors in a `chroma run` server)")
+    parser.add_argument("--keep-server", type=Path, help="with --server/--host: build that synthetic data dir here and keep it")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="ask", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -334,6 +394,9 @@ def main() -> None:
         tmp = Path(tmp_name)
         qfile = tmp / "questions.json"
         qfile.write_text(json.dumps(texts), encoding="utf-8")
+        if args.host:
+            report_rows(host_runs(args, qfile, tmp))
+            return
         if args.server:
             server = server_runs(args, qfile, tmp)
             report_rows(server)

@@ -213,7 +213,7 @@ def write_snapshot(
     write_atomic(folder / "state.json", json.dumps(state, ensure_ascii=False, indent=1))
 
 
-def _materialize(settings: Settings, name: str, generation: Generation) -> None:
+def materialize(settings: Settings, name: str, generation: Generation) -> None:
     """A published generation's files in this host's data dir (written from the database the first time)."""
     if published.shared(settings) and generation.number:
         published.materialize(settings, name, generation.number, generation.folder)
@@ -248,16 +248,23 @@ _SHARED_FIELDS = ("source", "language", "version", "unit", "kind", "ref", "unit_
 
 def _read_chunks(path: Path) -> list[Chunk]:
     """The snapshot's chunks, compact: about 1.4 KB each instead of 2.3 besides the text (docs/scaling.md).
-    Repeated strings are held once, and all chunks share one set of "fields set" (every field is, in the file)."""
-    chunks = [Chunk.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    Repeated strings are held once, and all chunks share one set of "fields set" (every field is, in the file).
+    Read a line at a time, each chunk's duplicates dropped at once: the memory they freed is what the next
+    line is parsed into (at 200k chunks, 354 MiB instead of 589 after loading, and a peak of 354 instead of 788)."""
     pool: dict[str, str] = {}
     every_field = set(Chunk.model_fields)
-    for chunk in chunks:
-        values = chunk.__dict__
-        for name in _SHARED_FIELDS:
-            value = values[name]
-            values[name] = pool.setdefault(value, value)
-        object.__setattr__(chunk, "__pydantic_fields_set__", every_field)
+    chunks: list[Chunk] = []
+    with path.open("rb") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            chunk = Chunk.model_validate_json(line)
+            values = chunk.__dict__
+            for name in _SHARED_FIELDS:
+                value = values[name]
+                values[name] = pool.setdefault(value, value)
+            object.__setattr__(chunk, "__pydantic_fields_set__", every_field)
+            chunks.append(chunk)
     return chunks
 
 
@@ -279,7 +286,7 @@ def load_snapshot(settings: Settings, embedder_name: str) -> Snapshot:
     generation = current_generation(settings, name)
     if generation is None:
         raise IndexMissingError()
-    _materialize(settings, name, generation)
+    materialize(settings, name, generation)
     folder = generation.folder
     # A lost or damaged snapshot is rewritten from the stored vectors by a plain `policybot index`.
     if not (folder / "state.json").exists():

@@ -35,6 +35,7 @@ from chromadb.errors import ChromaError  # noqa: E402
 from .chunking import TokenCounter, chunk_units, embed_text  # noqa: E402
 from .config import Settings  # noqa: E402
 from .corpus import all_units, current_texts  # noqa: E402
+from .dense import DenseMatrix  # noqa: E402
 from .embeddings import Embedder, get_embedder  # noqa: E402
 from .errors import BotError, IndexCorruptError, IndexMissingError  # noqa: E402
 from . import published  # noqa: E402
@@ -319,6 +320,10 @@ def _build(
     for lang in sorted({c.language for c in chunks}):  # BM25 travels with the generation (a bot memory-maps it)
         LexicalIndex([c for c in chunks if c.language == lang], lang).save(generation.folder)
     build_lexicon(aligned_blocks(u for _, u in pairs)).save(generation.folder)  # from the texts indexed in two languages
+    try:  # the vector matrix travels with the generation too: a host maps it instead of reading Chroma (docs/scaling.md)
+        DenseMatrix.load(collection, target, chunks, generation.folder, settings.dense_page_size)
+    except ChromaError as exc:
+        raise store_damaged(settings, exc) from None
     write_snapshot(generation, embedder.name, chunks, pairs, report.per_text, _timeline_json(settings, _warn))
     set_current_generation(settings, name, generation, current)
     # Only now that the new generation serves: drop what no generation needs any more.

@@ -24,7 +24,7 @@ from .dense import DenseMatrix, ann_search
 from .embeddings import Embedder, get_embedder
 from . import published, warmstart
 from .errors import IndexCorruptError, IndexMissingError
-from .generations import Snapshot, collection_name, current_generation, load_snapshot
+from .generations import Snapshot, collection_name, current_generation, load_snapshot, materialize
 from .lexical import LexicalIndex, stem_tokens
 from .lexical import files as lexical_files
 from .lexicon import Lexicon, lexicon_of
@@ -68,7 +68,9 @@ class Retriever:
         if generation is None:
             raise IndexMissingError()
         folder = generation.folder  # the generation that serves (bot/generations.py)
-        derived = warmstart.cached(folder, self._derive)
+        # A new host writes the files from the database first, so that it caches what it derives from them.
+        materialize(settings, collection_name(settings, self.embedder.name), generation)
+        derived = warmstart.cached(folder, self._derive, background=True)
         self.snapshot, lexical, self.definitions, self.titles = derived
         self.snapshot.moved_to(folder)  # the data dir may have moved since the cache was written
         self.lexical = lexical if lexical is not None else self._lexical()
@@ -392,8 +394,10 @@ def release_free_memory() -> None:
 
 
 def warm_start(settings: Settings) -> None:
-    """Derive now what a bot loads at start-up for the generation that serves (the start-up cache and the
-    vector matrix, beside its snapshot), so that the first bot start after an index run is a warm one.
-    With a shared database it does nothing: bot hosts write their own copies when they first load a generation."""
+    """Derive now what a bot loads at start-up for the generation that serves (the start-up cache beside its
+    snapshot; the index run wrote the vector matrix), so that the first bot start after an index run is a warm one.
+    With a shared database it does nothing: bot hosts write their own start-up cache when they first load a
+    generation, and map the matrix the database holds with it."""
     if not published.shared(settings):
         Retriever(settings)._vectors()
+        warmstart.settle()

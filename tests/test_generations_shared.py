@@ -149,11 +149,20 @@ def test_index_runs_on_postgresql_take_turns(pg_url: str, tmp_path: Path) -> Non
     assert waited and "another `policybot index`" in waited[0] and "s3cret" not in waited[0]
 
 
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
 @pytest.mark.parametrize("grace", [0.0, 3600.0])
-def test_old_generations_are_pruned_after_the_grace_period(pg_url: str, tmp_path: Path, grace: float) -> None:
+def test_old_generations_are_pruned_after_the_grace_period(request: pytest.FixtureRequest, tmp_path: Path, grace: float,
+                                                           database: str) -> None:
     from bot.published import collections, materialize, prune, publish, read_pointer, state_of
 
-    settings = make_settings(tmp_path, database_url=pg_url)
+    from sqlalchemy import create_engine, text
+
+    from bot.published import PART
+
+    url = request.getfixturevalue("pg_url") if database == "postgresql" else f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    settings = make_settings(tmp_path, database_url=url)
+    rng = np.random.default_rng(7)
+    matrices = {n: rng.bytes(PART + 1000 * n) for n in (1, 2, 3)}  # two parts each
     for number in (1, 2, 3):
         folder = tmp_path / f"g{number}"
         folder.mkdir()
@@ -161,6 +170,7 @@ def test_old_generations_are_pruned_after_the_grace_period(pg_url: str, tmp_path
         (folder / "bm25-en.vocab.json").write_text(f'{{"word{number}": 0}}', encoding="utf-8")  # the lexical index travels
         (folder / "lexicon.json").write_text(f'{{"nl>en": {{"woord{number}": ["word"]}}}}', encoding="utf-8")  # and the lexicon
         (folder / "warm-0123.pkl").write_bytes(b"this host's own cache")  # host caches do not
+        (folder / f"vectors-{number}.npy").write_bytes(matrices[number])  # the matrix does, in parts
         (folder / "state.json").write_text(f'{{"generation": {number}}}', encoding="utf-8")
         publish(settings, "pb-x", number, f"pb-x-g{number}", folder, f"pb-x-g{number - 1}" if number > 1 else None)
     pointer = read_pointer(settings, "pb-x")
@@ -177,4 +187,50 @@ def test_old_generations_are_pruned_after_the_grace_period(pg_url: str, tmp_path
     assert (host / "bm25-en.vocab.json").read_text(encoding="utf-8") == '{"word3": 0}'
     assert (host / "lexicon.json").read_text(encoding="utf-8") == '{"nl>en": {"woord3": ["word"]}}'
     assert not list(host.glob("warm-*"))
+    assert [p.name for p in host.glob("vectors-*")] == ["vectors-3.npy"]
+    assert (host / "vectors-3.npy").read_bytes() == matrices[3]
     assert not materialize(settings, "pb-x", 3, host)  # already complete here
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        parts = conn.execute(text("SELECT number, count(*) FROM generation_blobs WHERE name = 'pb-x' GROUP BY number")).all()
+    engine.dispose()
+    assert dict(parts) == ({1: 2, 2: 2, 3: 2} if grace else {2: 2, 3: 2})
+
+
+def test_a_new_bot_host_maps_the_published_matrix_and_reads_no_vector_from_chroma(
+        tmp_path: Path, pg_url: str, chroma_server: int) -> None:
+    from sqlalchemy import create_engine, text
+
+    from bot.assistant import Assistant
+    from bot.warmstart import settle
+    from tests.conftest import free_port
+
+    shared = {"POLICYBOT_DATABASE_URL": pg_url, "POLICYBOT_CHROMA_HOST": "127.0.0.1",
+              "POLICYBOT_CHROMA_PORT": str(chroma_server)}
+    indexer = tmp_path / "indexer"
+    _cli(indexer, shared, "sync", "--mirror", str(MIRROR), "--source", "chips-act")
+    _cli(indexer, shared, "index")
+    published_matrix = sorted(indexer.glob("index/*/g*/vectors-*.npy"))
+    assert len(published_matrix) == 1
+
+    # Nothing listens on this host's Chroma port: exact search serves from the matrix the database holds.
+    host = Assistant(make_settings(tmp_path / "host", database_url=pg_url, chroma_host="127.0.0.1", chroma_port=free_port()))
+    answer = host.ask(QUESTION, mode="extractive")
+    assert not answer.abstained and answer.citations and answer.citations[0].source == "chips-act", answer.text
+    mapped = sorted((tmp_path / "host").glob("index/*/g*/vectors-*.npy"))
+    assert [p.name for p in mapped] == [published_matrix[0].name]
+    assert mapped[0].read_bytes() == published_matrix[0].read_bytes()
+    settle()  # written by a forked copy of the host
+    assert len(list((tmp_path / "host").glob("index/*/g*/warm-*.pkl"))) == 1  # its next start is a warm one
+    dense = host.retriever._vectors().search(host.retriever.embedder.embed_query(QUESTION), 5)
+    assert len(dense) == 5 and all(c.source == "chips-act" for c, _ in dense)
+
+    # A generation published without its matrix (an older policybot, or a part lost): the host reads Chroma.
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM generation_blobs"))
+    engine.dispose()
+    other = Assistant(make_settings(tmp_path / "other", database_url=pg_url, chroma_host="127.0.0.1", chroma_port=chroma_server))
+    again = other.ask(QUESTION, mode="extractive")
+    assert [c.unit for c in again.citations] == [c.unit for c in answer.citations]
+    assert [p.read_bytes() for p in (tmp_path / "other").glob("index/*/g*/vectors-*.npy")] == [published_matrix[0].read_bytes()]

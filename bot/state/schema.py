@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, Table, Text
 
 #: The newest migration's revision (``migrations/versions``); a test checks it against Alembic's own head.
-HEAD = "0002"
+HEAD = "0003"
 
 metadata = MetaData()
 
@@ -94,6 +94,16 @@ generation_files = Table(
     Column("name", Text, primary_key=True),
     Column("number", Integer, primary_key=True),
     Column("file", Text, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+#: A generation's large files (its vector matrix) in parts of at most ``published.PART`` bytes, uncompressed.
+generation_blobs = Table(
+    "generation_blobs", metadata,
+    Column("name", Text, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("file", Text, primary_key=True),
+    Column("part", Integer, primary_key=True),
     Column("data", LargeBinary, nullable=False),
 )
 
