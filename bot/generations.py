@@ -219,6 +219,13 @@ def materialize(settings: Settings, name: str, generation: Generation) -> None:
         published.materialize(settings, name, generation.number, generation.folder)
 
 
+def fetch_matrix(settings: Settings, name: str, generation: Generation) -> None:
+    """A published generation's vector matrix in this host's data dir, if the database holds one and it is not
+    here yet (without it, exact search reads every vector from Chroma once)."""
+    if published.shared(settings) and generation.number and generation.folder.is_dir():
+        published.fetch_blobs(settings, name, generation.number, generation.folder)
+
+
 def drop_local(settings: Settings, name: str, keep: set[int]) -> None:
     """Remove this host's generation folders of ``name`` other than ``keep`` (a bot host after a swap)."""
     base = base_dir(settings, name)

@@ -132,8 +132,9 @@ def publish(settings: Settings, name: str, number: int, collection: str, folder:
 def materialize(settings: Settings, name: str, number: int, folder: Path) -> bool:
     """Write generation ``number``'s files into ``folder`` unless it is complete there; True if written.
 
-    One file (or one part of a large one) in memory at a time; ``state.json`` goes last, so a host killed
-    half-way writes the folder again at its next start."""
+    One file in memory at a time; ``state.json`` goes last, so a host killed half-way writes the folder
+    again at its next start. The large files come separately (:func:`fetch_blobs`): they only spare a
+    host reading Chroma, and it can fetch them while it parses these."""
     if (folder / "state.json").exists():
         return False
     db = _db(settings)
@@ -146,8 +147,6 @@ def materialize(settings: Settings, name: str, number: int, folder: Path) -> boo
         for file in sorted(names, key=lambda f: f == FILES[-1]):  # state.json last
             if "/" in file or file.startswith("."):
                 continue
-            if file == FILES[-1]:
-                _write_blobs(conn, name, number, folder)
             data = _data(conn, generation_files, name=name, number=number, file=file)
             if data is not None:
                 _write_bytes(folder / file, gzip.decompress(data))
@@ -167,26 +166,38 @@ def _data(conn: Connection, table: Table, **key: object) -> bytes | None:
     return None if row is None else bytes(row[0])
 
 
-def _write_blobs(conn: Connection, name: str, number: int, folder: Path) -> None:
-    rows = conn.execute(select(generation_blobs.c.file, func.count()).where(
-        generation_blobs.c.name == name, generation_blobs.c.number == number).group_by(generation_blobs.c.file)).all()
-    for file, count in rows:
-        if "/" in file or file.startswith("."):
-            continue
-        fd, tmp = tempfile.mkstemp(prefix=f".{file}.", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                for part in range(int(count)):
-                    data = _data(conn, generation_blobs, name=name, number=number, file=file, part=part)
-                    if data is None:  # a part missing: leave the file out, retrieval reads the vectors from Chroma
-                        raise FileNotFoundError(f"{file} part {part}")
-                    fh.write(data)
-            os.replace(tmp, folder / file)
-        except FileNotFoundError:
-            Path(tmp).unlink(missing_ok=True)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+def fetch_blobs(settings: Settings, name: str, number: int, folder: Path) -> list[str]:
+    """Write generation ``number``'s large files (its vector matrix) into ``folder``, those not there yet, one
+    part in memory at a time and each through a temporary file; returns those written. A file with a part
+    missing is left out (the host then reads the vectors from Chroma)."""
+    db = _db(settings)
+    written: list[str] = []
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(generation_blobs.c.file, func.count()).where(
+            generation_blobs.c.name == name, generation_blobs.c.number == number).group_by(generation_blobs.c.file)).all()
+        for file, count in rows:
+            if "/" in file or file.startswith(".") or (folder / file).exists():
+                continue
+            if _write_blob(conn, name, number, folder, str(file), int(count)):
+                written.append(str(file))
+    return written
+
+
+def _write_blob(conn: Connection, name: str, number: int, folder: Path, file: str, count: int) -> bool:
+    fd, tmp = tempfile.mkstemp(prefix=f".{file}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for part in range(count):
+                data = _data(conn, generation_blobs, name=name, number=number, file=file, part=part)
+                if data is None:  # pruned meanwhile, or a part lost
+                    Path(tmp).unlink(missing_ok=True)
+                    return False
+                fh.write(data)
+        os.replace(tmp, folder / file)
+        return True
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

@@ -12,8 +12,10 @@ language where it exists.
 from __future__ import annotations
 
 import ctypes
+import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -24,7 +26,7 @@ from .dense import DenseMatrix, ann_search
 from .embeddings import Embedder, get_embedder
 from . import published, warmstart
 from .errors import IndexCorruptError, IndexMissingError
-from .generations import Snapshot, collection_name, current_generation, load_snapshot, materialize
+from .generations import Snapshot, collection_name, current_generation, fetch_matrix, load_snapshot, materialize
 from .lexical import LexicalIndex, stem_tokens
 from .lexical import files as lexical_files
 from .lexicon import Lexicon, lexicon_of
@@ -41,6 +43,8 @@ from .retrieval_cues import (
     Result,
     add_definitions,
 )
+
+log = logging.getLogger(__name__)
 
 RRF_K = 30
 #: Recitals explain; articles and annexes rule. A mild prior puts operative text first. A
@@ -68,9 +72,16 @@ class Retriever:
         if generation is None:
             raise IndexMissingError()
         folder = generation.folder  # the generation that serves (bot/generations.py)
-        # A new host writes the files from the database first, so that it caches what it derives from them.
-        materialize(settings, collection_name(settings, self.embedder.name), generation)
-        derived = warmstart.cached(folder, self._derive, background=True)
+        # A new host writes the files from the database first, so that it caches what it derives from them,
+        # and fetches the vector matrix while it parses them (docs/scaling.md).
+        name = collection_name(settings, self.embedder.name)
+        materialize(settings, name, generation)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch-matrix") as pool:
+            fetching = pool.submit(fetch_matrix, settings, name, generation) if settings.dense_search == "exact" else None
+            derived = warmstart.cached(folder, self._derive, background=True)
+            if fetching is not None and (error := fetching.exception()) is not None:
+                log.warning("The vector matrix could not be fetched from the database (%s); reading the vectors from Chroma",
+                            type(error).__name__)
         self.snapshot, lexical, self.definitions, self.titles = derived
         self.snapshot.moved_to(folder)  # the data dir may have moved since the cache was written
         self.lexical = lexical if lexical is not None else self._lexical()

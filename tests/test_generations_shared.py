@@ -153,7 +153,7 @@ def test_index_runs_on_postgresql_take_turns(pg_url: str, tmp_path: Path) -> Non
 @pytest.mark.parametrize("grace", [0.0, 3600.0])
 def test_old_generations_are_pruned_after_the_grace_period(request: pytest.FixtureRequest, tmp_path: Path, grace: float,
                                                            database: str) -> None:
-    from bot.published import collections, materialize, prune, publish, read_pointer, state_of
+    from bot.published import collections, fetch_blobs, materialize, prune, publish, read_pointer, state_of
 
     from sqlalchemy import create_engine, text
 
@@ -186,10 +186,12 @@ def test_old_generations_are_pruned_after_the_grace_period(request: pytest.Fixtu
     assert (host / "chunks.jsonl").read_text(encoding="utf-8") == "chunks of 3\n"
     assert (host / "bm25-en.vocab.json").read_text(encoding="utf-8") == '{"word3": 0}'
     assert (host / "lexicon.json").read_text(encoding="utf-8") == '{"nl>en": {"woord3": ["word"]}}'
-    assert not list(host.glob("warm-*"))
+    assert not list(host.glob("warm-*")) and not list(host.glob("vectors-*"))
+    assert not materialize(settings, "pb-x", 3, host)  # already complete here
+    assert fetch_blobs(settings, "pb-x", 3, host) == ["vectors-3.npy"]  # the matrix comes on its own
     assert [p.name for p in host.glob("vectors-*")] == ["vectors-3.npy"]
     assert (host / "vectors-3.npy").read_bytes() == matrices[3]
-    assert not materialize(settings, "pb-x", 3, host)  # already complete here
+    assert fetch_blobs(settings, "pb-x", 3, host) == []  # already here
     engine = create_engine(url)
     with engine.connect() as conn:
         parts = conn.execute(text("SELECT number, count(*) FROM generation_blobs WHERE name = 'pb-x' GROUP BY number")).all()
@@ -222,6 +224,12 @@ def test_a_new_bot_host_maps_the_published_matrix_and_reads_no_vector_from_chrom
     assert mapped[0].read_bytes() == published_matrix[0].read_bytes()
     settle()  # written by a forked copy of the host
     assert len(list((tmp_path / "host").glob("index/*/g*/warm-*.pkl"))) == 1  # its next start is a warm one
+
+    # A host stopped while it fetched the matrix (its snapshot complete, the matrix not): the next start fetches it.
+    mapped[0].unlink()
+    restarted = Assistant(make_settings(tmp_path / "host", database_url=pg_url, chroma_host="127.0.0.1", chroma_port=free_port()))
+    assert [c.unit for c in restarted.ask(QUESTION, mode="extractive").citations] == [c.unit for c in answer.citations]
+    assert mapped[0].read_bytes() == published_matrix[0].read_bytes()
     dense = host.retriever._vectors().search(host.retriever.embedder.embed_query(QUESTION), 5)
     assert len(dense) == 5 and all(c.source == "chips-act" for c, _ in dense)
 
