@@ -41,6 +41,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import bot  # noqa: E402, F401 - before numpy, as in the CLI: it sets numpy's BLAS threads
+
 import numpy as np  # noqa: E402
 
 SEP = "~"  # synthetic source ids: "<source>~<copy>"

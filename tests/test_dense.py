@@ -111,6 +111,28 @@ def test_search_matches_a_full_sorted_scan(data_copy: Path) -> None:
     assert dense.search(vector, 5, ["chips-act"], "nl") == []  # a source with no text in that language
 
 
+def test_a_scan_split_across_threads_matches_a_full_sorted_scan(data_copy: Path) -> None:
+    """Past PARALLEL_ROWS rows the products run on several threads: the same similarities, the same ranking."""
+    from bot.dense import PARALLEL_ROWS
+
+    settings = make_settings(data_copy)
+    snapshot, collection = _collection(settings)
+    real, _ = read_vectors(collection, [c.id for c in snapshot.chunks])
+    copies = PARALLEL_ROWS // len(snapshot.chunks) + 2
+    rng = np.random.default_rng(3)
+    chunks = [c if k == 0 else c.model_copy(update={"id": f"{c.id}~{k}", "source": f"{c.source}~{k % 3}"})
+              for k in range(copies) for c in snapshot.chunks]
+    matrix = np.concatenate([real + (rng.standard_normal(real.shape) * 0.01 if k else 0) for k in range(copies)]).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    order = DenseMatrix.order(chunks)
+    dense = DenseMatrix([chunks[i] for i in order], matrix[order], np.ones(len(chunks), dtype=bool), order)
+    assert len(chunks) > PARALLEL_ROWS
+    vector = Retriever(settings).embedder.embed_query(QUESTIONS[0])
+    for sources, lang in [(None, None), (["chips-act~1", "chips-act~2"], None), (None, "en")]:
+        got = [(c.id, round(s, 5)) for c, s in dense.search(vector, 50, sources, lang)]
+        assert got == _reference(chunks, matrix, vector, 50, sources, lang)
+
+
 def test_the_matrix_is_cached_memory_mapped_and_rebuilt_when_the_index_changes(data_copy: Path) -> None:
     settings = make_settings(data_copy)
     snapshot, collection = _collection(settings)
