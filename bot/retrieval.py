@@ -11,7 +11,6 @@ language where it exists.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import re
 import time
@@ -68,13 +67,13 @@ class Retriever:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or get_embedder(settings.embeddings, settings)
-        generation = current_generation(settings, collection_name(settings, self.embedder.name))
+        name = collection_name(settings, self.embedder.name)
+        generation = current_generation(settings, name)
         if generation is None:
             raise IndexMissingError()
         folder = generation.folder  # the generation that serves (bot/generations.py)
         # A new host writes the files from the database first, so that it caches what it derives from them,
         # and fetches the vector matrix while it parses them (docs/scaling.md).
-        name = collection_name(settings, self.embedder.name)
         materialize(settings, name, generation)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch-matrix") as pool:
             fetching = pool.submit(fetch_matrix, settings, name, generation) if settings.dense_search == "exact" else None
@@ -112,7 +111,7 @@ class Retriever:
         for source, language, _ in self.by_unit:
             if source not in self.sources_by_language.setdefault(language, []):
                 self.sources_by_language[language].append(source)
-        release_free_memory()  # what parsing and reading left free goes back to the system (docs/scaling.md)
+        warmstart.release_free_memory()  # what parsing and reading left free goes back to the system (docs/scaling.md)
 
     def _languages(self) -> list[str]:
         return sorted({c.language for c in self.snapshot.chunks})
@@ -392,16 +391,6 @@ class Retriever:
             r.hits.sort(key=lambda h: (h.chunk.language != qlang, -h.score))
         return [by_key[k] for k in order]
 
-
-
-def release_free_memory() -> None:
-    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``). Loading a snapshot
-    without caches parses hundreds of MB of JSON and frees most of it again; without this, a replica's
-    RSS keeps it. Elsewhere than glibc, nothing happens."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def warm_start(settings: Settings) -> None:
