@@ -1,7 +1,7 @@
 """Index generations published in the shared database, for bot hosts with no shared disk.
 
 With ``POLICYBOT_DATABASE_URL`` set, a completed index run stores its snapshot
-files (gzipped) in ``generation_files``, its vector matrix in parts of
+files (zstd-compressed; generations published as gzip still read) in ``generation_files``, its vector matrix in parts of
 :data:`PART` bytes in ``generation_blobs`` (floats do not compress), a row in
 ``index_generations`` and flips ``index_pointer`` in the same transaction: every
 host sees the old generation or the new one, whole. A bot host reads the pointer
@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import zstandard
 from sqlalchemy import Connection, Table, delete, func, select, text
 
 from .config import Settings
@@ -44,6 +45,8 @@ EXTRA = ("bm25-*", "lexicon.json")
 BLOBS = ("vectors-*.npy",)
 #: bytes per stored part: a host holds one part in memory at a time
 PART = 8 << 20
+ZSTD_LEVEL = 3
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def snapshot_files(folder: Path) -> list[str]:
@@ -105,7 +108,7 @@ def publish(settings: Settings, name: str, number: int, collection: str, folder:
             previous_collection: str | None) -> None:
     """Store the snapshot files of ``folder`` as generation ``number`` and make it current, in one transaction."""
     state = (folder / "state.json").read_text(encoding="utf-8")
-    rows = [{"name": name, "number": number, "file": f, "data": gzip.compress((folder / f).read_bytes(), 6)}
+    rows = [{"name": name, "number": number, "file": f, "data": _compress((folder / f).read_bytes())}
             for f in snapshot_files(folder) if (folder / f).exists()]
     now = time.time()
     db = _db(settings)
@@ -149,8 +152,21 @@ def materialize(settings: Settings, name: str, number: int, folder: Path) -> boo
                 continue
             data = _data(conn, generation_files, name=name, number=number, file=file)
             if data is not None:
-                _write_bytes(folder / file, gzip.decompress(data))
+                _write_bytes(folder / file, _decompress(data))
     return True
+
+
+def _compress(data: bytes) -> bytes:
+    """zstd, level 3: at 200k chunks the chunks file compresses in 0.6 s and expands in 0.25 s, where gzip
+    took 4.3 s and 0.56 s for the same size (docs/scaling.md)."""
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(data)
+
+
+def _decompress(data: bytes) -> bytes:
+    """A stored file's bytes: zstd, or gzip as policybot stored them before session 8."""
+    if data[:2] == GZIP_MAGIC:
+        return gzip.decompress(data)
+    return zstandard.ZstdDecompressor().decompress(data)
 
 
 def _data(conn: Connection, table: Table, **key: object) -> bytes | None:

@@ -7,6 +7,7 @@ is published while both replicas answer questions: none fails, and both serve th
 
 from __future__ import annotations
 
+import gzip
 import os
 import subprocess
 import sys
@@ -181,6 +182,15 @@ def test_old_generations_are_pruned_after_the_grace_period(request: pytest.Fixtu
     else:
         assert gone == ["pb-x-g1"] and collections(settings, "pb-x") == {"pb-x-g2", "pb-x-g3"}
         assert state_of(settings, "pb-x", 1) is None
+    # A file stored gzipped, as policybot did before session 8, reads the same.
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        stored = conn.execute(text("SELECT data FROM generation_files WHERE name = 'pb-x' AND number = 3 "
+                                   "AND file = 'chunks.jsonl'")).scalar()
+        assert bytes(stored)[:4] == b"\x28\xb5\x2f\xfd"  # zstd now
+        conn.execute(text("UPDATE generation_files SET data = :d WHERE name = 'pb-x' AND number = 3 AND file = 'chunks.jsonl'"),
+                     {"d": gzip.compress(b"chunks of 3\n")})
+    engine.dispose()
     host = tmp_path / "host" / "g3"
     assert materialize(settings, "pb-x", 3, host)
     assert (host / "chunks.jsonl").read_text(encoding="utf-8") == "chunks of 3\n"
