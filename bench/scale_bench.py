@@ -35,6 +35,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -257,8 +259,10 @@ def start_chroma(path: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise SystemExit("chroma run did not start within 60 s")
 
 
-def server_runs(args: argparse.Namespace, qfile: Path, tmp: Path) -> dict[str, dict[str, Any]]:
-    """A bot host of a multi-host deployment: the 200k vectors in a `chroma run` server, no caches."""
+@contextmanager
+def synthetic_server(args: argparse.Namespace, tmp: Path) -> Iterator[Path]:
+    """The synthetic data dir whose 200k vectors are in a `chroma run` server on 127.0.0.1 (built there if
+    missing), with POLICYBOT_CHROMA_HOST/PORT set for the replicas while it runs."""
     synth = args.keep_server or tmp / "synth-server"
     proc, port = start_chroma(synth / "chroma-server")
     os.environ.update({"POLICYBOT_CHROMA_HOST": "127.0.0.1", "POLICYBOT_CHROMA_PORT": str(port)})
@@ -268,19 +272,25 @@ def server_runs(args: argparse.Namespace, qfile: Path, tmp: Path) -> dict[str, d
             built = build_synthetic(args.data, synth, args.chunks)
             print(f"built {built['chunks']:,} chunks in the Chroma server in {time.perf_counter() - t:.0f} s", flush=True)
         save_lexical(synth)
-        runs: dict[str, dict[str, Any]] = {}
+        yield synth
+    finally:
+        for key in ("POLICYBOT_CHROMA_HOST", "POLICYBOT_CHROMA_PORT"):
+            os.environ.pop(key, None)
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def server_runs(args: argparse.Namespace, qfile: Path, tmp: Path) -> dict[str, dict[str, Any]]:
+    """A bot host of a multi-host deployment: the 200k vectors in a `chroma run` server, no caches."""
+    runs: dict[str, dict[str, Any]] = {}
+    with synthetic_server(args, tmp) as synth:
         for name, mode in (("server exact, no caches", "ask"), ("server ann, no caches", "ann"), ("server ann, warm", "ann")):
             if "no caches" in name:
                 for pattern in ("index/**/vectors-*.npy", "index/**/warm-*.pkl"):
                     for old in synth.glob(pattern):
                         old.unlink()
             runs[name] = run_replica(synth, qfile, mode=mode)
-        return runs
-    finally:
-        for key in ("POLICYBOT_CHROMA_HOST", "POLICYBOT_CHROMA_PORT"):
-            os.environ.pop(key, None)
-        proc.terminate()
-        proc.wait(timeout=30)
+    return runs
 
 
 def host_runs(args: argparse.Namespace, qfile: Path, tmp: Path) -> dict[str, dict[str, Any]]:
@@ -297,42 +307,31 @@ def host_runs(args: argparse.Namespace, qfile: Path, tmp: Path) -> dict[str, dic
     bindir = find_bindir()
     if bindir is None:
         raise SystemExit("PostgreSQL's server binaries are not installed (Debian: apt-get install postgresql)")
-    synth = args.keep_server or tmp / "synth-server"
-    proc, port = start_chroma(synth / "chroma-server")
     pg = start_postgres(bindir)
-    os.environ.update({"POLICYBOT_CHROMA_HOST": "127.0.0.1", "POLICYBOT_CHROMA_PORT": str(port)})
+    runs: dict[str, dict[str, Any]] = {}
     try:
-        if not (synth / "index").exists():
-            t = time.perf_counter()
-            built = build_synthetic(args.data, synth, args.chunks)
-            print(f"built {built['chunks']:,} chunks in the Chroma server in {time.perf_counter() - t:.0f} s", flush=True)
-        save_lexical(synth)
-        url = pg.create_database()
-        settings = _settings(synth)
-        snap = load_snapshot(settings, get_embedder(settings.embeddings, settings).name)
-        index_name = snap.folder.parent.name
-        number = int(snap.state.get("generation", 1))
-        runs: dict[str, dict[str, Any]] = {}
-        for name, with_matrix in (("new host, matrix not published", False), ("new host, matrix published", True)):
-            for old in snap.folder.glob("vectors-*.npy"):
-                old.unlink()
-            if with_matrix:  # what `policybot index` now does before it publishes
+        with synthetic_server(args, tmp) as synth:
+            url = pg.create_database()
+            settings = _settings(synth)
+            snap = load_snapshot(settings, get_embedder(settings.embeddings, settings).name)
+            index_name = snap.folder.parent.name
+            number = int(snap.state.get("generation", 1))
+            for name, with_matrix in (("new host, matrix not published", False), ("new host, matrix published", True)):
+                for old in snap.folder.glob("vectors-*.npy"):
+                    old.unlink()
+                if with_matrix:  # what `policybot index` now does before it publishes
+                    t = time.perf_counter()
+                    DenseMatrix.load(get_collection(open_client(settings), snap.name, create=False), snap.name, snap.chunks, snap.folder)
+                    print(f"the indexer wrote the matrix in {time.perf_counter() - t:.1f} s", flush=True)
                 t = time.perf_counter()
-                DenseMatrix.load(get_collection(open_client(settings), snap.name, create=False), snap.name, snap.chunks, snap.folder)
-                print(f"the indexer wrote the matrix in {time.perf_counter() - t:.1f} s", flush=True)
-            t = time.perf_counter()
-            publish(_settings(synth, database_url=url), index_name, number, snap.name, snap.folder, None)
-            print(f"published generation {number} ({name}) in {time.perf_counter() - t:.1f} s", flush=True)
-            host = tmp / f"host-{len(runs)}"
-            host.mkdir()
-            runs[name] = run_replica(host, qfile, env={"POLICYBOT_DATABASE_URL": url})
-        return runs
+                publish(_settings(synth, database_url=url), index_name, number, snap.name, snap.folder, None)
+                print(f"published generation {number} ({name}) in {time.perf_counter() - t:.1f} s", flush=True)
+                host = tmp / f"host-{len(runs)}"
+                host.mkdir()
+                runs[name] = run_replica(host, qfile, env={"POLICYBOT_DATABASE_URL": url})
     finally:
-        for key in ("POLICYBOT_CHROMA_HOST", "POLICYBOT_CHROMA_PORT"):
-            os.environ.pop(key, None)
-        proc.terminate()
-        proc.wait(timeout=30)
         pg.stop()
+    return runs
 
 
 def run_replica(data: Path, questions: Path, mode: str = "ask", env: dict[str, str] | None = None) -> dict[str, Any]:
