@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -156,18 +155,19 @@ class DenseMatrix:
         top = top[np.lexsort((self.position[rows[top]], -sims[top]))]
         return [(self.chunks[int(rows[i])], float(sims[i])) for i in top if np.isfinite(sims[i])]
 
-
     def _similarities(self, spans: list[tuple[int, int]], v: np.ndarray) -> np.ndarray:
-        """Each row's dot product with ``v``, the spans' rows in order. Large scans are split across
-        :data:`SCAN_THREADS` threads (numpy releases the GIL), because BLAS runs on one thread here
-        (``bot/__init__.py``): at 200k rows 15 ms on two threads against 25-32 on one."""
-        out = np.empty(sum(hi - lo for lo, hi in spans), dtype=np.float32)
+        """Each row's dot product with ``v``, the spans' rows in order. A scan of :data:`PARALLEL_ROWS` rows or
+        more is split across :data:`SCAN_THREADS` threads (numpy releases the GIL), because BLAS runs on one
+        thread here (``bot/__init__.py``): at 200k rows 15 ms on two threads against 25-32 on one."""
+        total = sum(hi - lo for lo, hi in spans)
+        if total < PARALLEL_ROWS or SCAN_THREADS == 1:
+            return np.concatenate([self.matrix[lo:hi] @ v for lo, hi in spans])
+        out = np.empty(total, dtype=np.float32)
+        step = -(-total // SCAN_THREADS)
         pieces: list[tuple[int, int, int]] = []  # (first row, end row, where in ``out``)
-        total = len(out)
-        step = -(-total // SCAN_THREADS) if total >= PARALLEL_ROWS and SCAN_THREADS > 1 else total
         at = 0
         for lo, hi in spans:
-            for start in range(lo, hi, max(step, 1)):
+            for start in range(lo, hi, step):
                 end = min(hi, start + step)
                 pieces.append((start, end, at))
                 at += end - start
@@ -176,27 +176,14 @@ class DenseMatrix:
             start, end, where = piece
             np.matmul(self.matrix[start:end], v, out=out[where : where + end - start])
 
-        if len(pieces) > 1 and step < total:
-            list(_scan_pool().map(product, pieces))
-        else:
-            for piece in pieces:
-                product(piece)
+        list(_SCAN_POOL.map(product, pieces))
         return out
 
 
 #: Rows from which a scan is split across threads, and how many (at most 4, and no more than the cores).
 PARALLEL_ROWS = 50_000
 SCAN_THREADS = max(1, min(4, os.cpu_count() or 1))
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _scan_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=SCAN_THREADS, thread_name_prefix="dense-scan")
-        return _pool
+_SCAN_POOL = ThreadPoolExecutor(max_workers=SCAN_THREADS, thread_name_prefix="dense-scan")  # threads start on first use
 
 
 def ann_search(

@@ -148,12 +148,17 @@ def materialize(settings: Settings, name: str, number: int, folder: Path) -> boo
             return False  # pruned meanwhile, or never published: the caller reports the generation missing
         folder.mkdir(parents=True, exist_ok=True)
         for file in sorted(names, key=lambda f: f == FILES[-1]):  # state.json last
-            if "/" in file or file.startswith("."):
+            if not _plain(file):
                 continue
             data = _data(conn, generation_files, name=name, number=number, file=file)
             if data is not None:
                 _write_bytes(folder / file, _decompress(data))
     return True
+
+
+def _plain(file: str) -> bool:
+    """A stored file name that stays inside the generation's folder and is not hidden."""
+    return "/" not in file and not file.startswith(".")
 
 
 def _compress(data: bytes) -> bytes:
@@ -192,7 +197,7 @@ def fetch_blobs(settings: Settings, name: str, number: int, folder: Path) -> lis
         rows = conn.execute(select(generation_blobs.c.file, func.count()).where(
             generation_blobs.c.name == name, generation_blobs.c.number == number).group_by(generation_blobs.c.file)).all()
         for file, count in rows:
-            if "/" in file or file.startswith(".") or (folder / file).exists():
+            if not _plain(file) or (folder / file).exists():
                 continue
             if _write_blob(conn, name, number, folder, str(file), int(count)):
                 written.append(str(file))

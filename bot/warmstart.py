@@ -3,10 +3,9 @@
 Parsing ``chunks.jsonl``/``units.jsonl`` takes most of a bot's start: about 4 s at 200,000 chunks
 on two cores. The first process to do it pickles the result (``warm-<key>.pkl`` in the snapshot
 folder) from a forked copy of itself, so that it serves meanwhile; later ones load that in about
-2 s. The key covers
-the snapshot's files (their size and modification time, and ``state.json`` itself) and the code
-that derives from them, so a new index run or a new policybot never loads a stale copy. The file
-is written atomically and only read from the index's own folder: it is as trusted as the index.
+2 s. The key covers the snapshot's files (their size and modification time, and ``state.json``
+itself) and the code that derives from them, so a new index run or a new policybot never loads a
+stale copy. The file is written atomically and only read from the index's own folder: it is as trusted as the index.
 """
 
 from __future__ import annotations
@@ -67,8 +66,7 @@ def cached(folder: Path, derive: Callable[[], T], *, background: bool = False) -
     computed and cached (if the snapshot did not change meanwhile).
 
     ``background``: the cache is written by a forked copy of this process, so the caller serves at once
-    instead of after the write (3 s and a few hundred MiB of pickler memo at 200k chunks; docs/scaling.md).
-    :func:`settle` waits for such writes."""
+    instead of after the write (3 s at 200k chunks; docs/scaling.md). :func:`settle` waits for such writes."""
     key = cache_key(folder)
     path = folder / f"{PREFIX}{key}.pkl"
     if key is not None and path.exists():
@@ -109,6 +107,7 @@ def _write_in_child(path: Path, value: object) -> bool:
             os._exit(code)
     reaper = threading.Thread(target=os.waitpid, args=(pid, 0), name="warm-cache-writer", daemon=True)
     reaper.start()
+    _writers[:] = [t for t in _writers if t.is_alive()]  # a long-running bot forks once per generation it loads
     _writers.append(reaper)
     return True
 
